@@ -1,17 +1,668 @@
 package ipvs
 
-import "sync"
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
 
 // Config configures a [Director]. A nil *Config means the defaults.
 type Config struct {
-	// Settings are the kernel sysctls; zero value: DefaultSettings.
+	// Settings are the kernel sysctls; nil means DefaultSettings.
 	Settings *Settings
-	// Schedulers makes scheduler instances by name (sched.New).
+	// Schedulers makes scheduler instances by kernel name (sched.New).
+	// Required to add services.
 	Schedulers SchedulerFactory
+	// IsLocal reports whether an address is local to the director; used
+	// only by cache_bypass (ip_vs_core.c: ip_vs_leave). nil: every address
+	// is local, so no bypass connection is ever made.
+	IsLocal func(netip.Addr) bool
 }
 
-// Director holds virtual services, real servers and the connection table.
+type svcMapKey struct {
+	af    Family
+	proto uint8
+	addr  addr16
+	port  uint16
+}
+
+type fwmMapKey struct {
+	af   Family
+	mark uint32
+}
+
+// Director holds virtual services, real servers and the connection table:
+// one IPVS instance (a kernel network namespace). The zero value is not
+// usable; use [NewDirector].
 type Director struct {
 	mu       sync.RWMutex
 	settings Settings
+	newSched SchedulerFactory
+	isLocal  func(netip.Addr) bool
+
+	svcs    map[svcMapKey]*Service
+	fwm     map[fwmMapKey]*Service
+	ftpSvcs int // services on port 21 (ipvs->ftpsvc_counter)
+	nullSvc int // port-zero address services (ipvs->nullsvc_counter)
+
+	// trash holds deleted dests while connections reference them
+	// (ip_vs_ctl.c: dest_trash).
+	trash []*Dest
+
+	tab *table
+
+	tcpTimeouts  [tcpStates]time.Duration
+	udpTimeout   time.Duration
+	sctpTimeouts [sctpStates]time.Duration
+
+	// now is the latest time given to Advance: configuration changes,
+	// which take no time argument, happen then.
+	now Time
+
+	stats   Stats
+	estNext Time
+	estInit bool
+
+	counters Counters
 }
+
+// Counters count decisions by outcome, for metrics.
+type Counters struct {
+	TemplateHit     atomic.Uint64
+	TemplateMiss    atomic.Uint64
+	TemplateInvalid atomic.Uint64
+	Scheduled       atomic.Uint64
+	Rescheduled     atomic.Uint64
+	NoDest          atomic.Uint64
+	Dropped         atomic.Uint64
+	TableFull       atomic.Uint64
+}
+
+// NewDirector returns an empty director.
+func NewDirector(cfg *Config) *Director {
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	d := &Director{
+		settings: DefaultSettings(),
+		newSched: cfg.Schedulers,
+		isLocal:  cfg.IsLocal,
+		svcs:     make(map[svcMapKey]*Service),
+		fwm:      make(map[fwmMapKey]*Service),
+		tab:      newTable(),
+	}
+	if cfg.Settings != nil {
+		d.settings = *cfg.Settings
+	}
+	d.tcpTimeouts = defaultTCPTimeouts
+	d.udpTimeout = defaultUDPTimeout
+	d.sctpTimeouts = defaultSCTPTimeouts
+	return d
+}
+
+// Counters returns the director's decision counters.
+func (d *Director) Counters() *Counters { return &d.counters }
+
+// Settings returns a copy of the current settings.
+func (d *Director) Settings() Settings {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.settings
+}
+
+// SetSettings replaces the settings.
+func (d *Director) SetSettings(s Settings) {
+	d.mu.Lock()
+	d.settings = s
+	d.mu.Unlock()
+}
+
+// normalize checks a service configuration as the kernel does
+// (ip_vs_ctl.c: ip_vs_add_service, ip_vs_genl_parse_service) and fills
+// defaults.
+func (d *Director) normalize(cfg *ServiceConfig) error {
+	if cfg.FWMark == 0 {
+		switch cfg.Protocol {
+		case ProtoTCP, ProtoUDP, ProtoSCTP:
+		default:
+			return fmt.Errorf("%w: protocol %d", ErrInvalid, cfg.Protocol)
+		}
+		if !cfg.Addr.IsValid() {
+			return fmt.Errorf("%w: missing virtual address", ErrInvalid)
+		}
+		cfg.Family = FamilyOf(cfg.Addr)
+		cfg.Addr = cfg.Addr.Unmap()
+	} else {
+		if cfg.Family == 0 {
+			cfg.Family = AFInet
+		}
+		cfg.Protocol = ProtoTCP
+		cfg.Addr = netip.Addr{}
+		cfg.Port = 0
+	}
+	if cfg.Family == AFInet6 {
+		if cfg.Netmask == 0 {
+			cfg.Netmask = 128
+		}
+		if cfg.Netmask > 128 {
+			return fmt.Errorf("%w: IPv6 prefix length %d", ErrInvalid, cfg.Netmask)
+		}
+	} else if cfg.Netmask == 0 {
+		cfg.Netmask = 0xffffffff
+	}
+	if cfg.Scheduler == "" {
+		cfg.Scheduler = "wlc"
+	}
+	if cfg.PE != "" && cfg.PE != "sip" {
+		return fmt.Errorf("%w: persistence engine %q", ErrSchedulerNotFound, cfg.PE)
+	}
+	return nil
+}
+
+func (d *Director) lookupService(k ServiceKey) *Service {
+	if k.FWMark != 0 {
+		af := k.Family
+		if af == 0 {
+			af = AFInet
+		}
+		return d.fwm[fwmMapKey{af, k.FWMark}]
+	}
+	if !k.Addr.IsValid() {
+		return nil
+	}
+	return d.svcs[svcMapKey{FamilyOf(k.Addr), k.Protocol, pack(k.Addr), k.Port}]
+}
+
+func (d *Director) makeScheduler(name string) (Scheduler, error) {
+	if d.newSched == nil {
+		return nil, fmt.Errorf("%w: %q (no scheduler factory)", ErrSchedulerNotFound, name)
+	}
+	return d.newSched(name)
+}
+
+// serviceIniter is implemented by schedulers that build state from the
+// service's dests when bound (the kernel's init_service).
+type serviceIniter interface{ InitService(s *Service) }
+
+func bindScheduler(s *Service, sc Scheduler) {
+	s.schedMu.Lock()
+	s.sched = sc
+	if in, ok := sc.(serviceIniter); ok {
+		in.InitService(s)
+	}
+	s.schedMu.Unlock()
+}
+
+// AddService adds a virtual service (ip_vs_ctl.c: ip_vs_add_service).
+func (d *Director) AddService(cfg ServiceConfig) error {
+	if err := d.normalize(&cfg); err != nil {
+		return err
+	}
+	sc, err := d.makeScheduler(cfg.Scheduler)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.lookupService(cfg.ServiceKey) != nil {
+		return ErrServiceExists
+	}
+	s := &Service{dir: d, key: cfg.ServiceKey, vaddr: pack(cfg.Addr)}
+	if cfg.FWMark != 0 {
+		s.vaddr = addr16{}
+	}
+	s.apply(cfg)
+	bindScheduler(s, sc)
+	if cfg.FWMark != 0 {
+		d.fwm[fwmMapKey{cfg.Family, cfg.FWMark}] = s
+	} else {
+		d.svcs[svcMapKey{cfg.Family, cfg.Protocol, s.vaddr, cfg.Port}] = s
+		if cfg.Port == 0 {
+			d.nullSvc++
+		}
+	}
+	if cfg.Port == ftpPort {
+		d.ftpSvcs++
+	}
+	return nil
+}
+
+const (
+	ftpPort     = 21
+	ftpDataPort = 20
+)
+
+func (s *Service) apply(cfg ServiceConfig) {
+	s.flags = cfg.Flags | SvcHashed
+	s.timeoutSec = cfg.Timeout
+	s.timeout = time.Duration(cfg.Timeout) * time.Second
+	s.netmask = cfg.Netmask
+	s.pe = cfg.PE
+}
+
+// EditService changes a service's scheduler, flags, timeout, netmask and
+// persistence engine (ip_vs_ctl.c: ip_vs_edit_service). The scheduler's
+// state is kept when the name is unchanged, reset otherwise.
+func (d *Director) EditService(cfg ServiceConfig) error {
+	if err := d.normalize(&cfg); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := d.lookupService(cfg.ServiceKey)
+	if s == nil {
+		return ErrNoService
+	}
+	if s.sched == nil || s.sched.Name() != cfg.Scheduler {
+		sc, err := d.makeScheduler(cfg.Scheduler)
+		if err != nil {
+			return err
+		}
+		bindScheduler(s, sc)
+	}
+	s.apply(cfg)
+	return nil
+}
+
+// DelService deletes a service; its dests go to the trash and its
+// connections stay until they expire (ip_vs_ctl.c: __ip_vs_del_service).
+func (d *Director) DelService(k ServiceKey) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := d.lookupService(k)
+	if s == nil {
+		return ErrNoService
+	}
+	d.delServiceLocked(s)
+	return nil
+}
+
+func (d *Director) delServiceLocked(s *Service) {
+	if s.key.FWMark != 0 {
+		delete(d.fwm, fwmMapKey{s.key.Family, s.key.FWMark})
+	} else {
+		delete(d.svcs, svcMapKey{s.key.Family, s.key.Protocol, s.vaddr, s.key.Port})
+		if s.key.Port == 0 {
+			d.nullSvc--
+		}
+	}
+	if s.key.Port == ftpPort {
+		d.ftpSvcs--
+	}
+	for _, dst := range s.dests {
+		dst.available.Store(false)
+		d.trashDest(dst)
+	}
+	s.dests = nil
+	if d.settings.ExpireNodestConn {
+		d.expireNodestConns()
+	}
+}
+
+// Flush deletes every service (ipvsadm -C).
+func (d *Director) Flush() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, s := range d.servicesLocked() {
+		d.delServiceLocked(s)
+	}
+	return nil
+}
+
+func (d *Director) servicesLocked() []*Service {
+	out := make([]*Service, 0, len(d.svcs)+len(d.fwm))
+	for _, s := range d.svcs {
+		out = append(out, s)
+	}
+	for _, s := range d.fwm {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return serviceLess(out[i].key, out[j].key) })
+	return out
+}
+
+func serviceLess(a, b ServiceKey) bool {
+	if a.FWMark != b.FWMark {
+		return a.FWMark < b.FWMark
+	}
+	if a.Family != b.Family {
+		return a.Family < b.Family
+	}
+	if a.Protocol != b.Protocol {
+		return a.Protocol < b.Protocol
+	}
+	if c := a.Addr.Compare(b.Addr); c != 0 {
+		return c < 0
+	}
+	return a.Port < b.Port
+}
+
+func (d *Director) checkDest(s *Service, dc *DestConfig) error {
+	if !dc.Addr.IsValid() {
+		return fmt.Errorf("%w: missing real server address", ErrInvalid)
+	}
+	dc.Addr = dc.Addr.Unmap()
+	if dc.Weight < 0 {
+		return fmt.Errorf("%w: weight %d", ErrRange, dc.Weight)
+	}
+	if dc.UThreshold > 1<<31-1 {
+		return fmt.Errorf("%w: upper threshold %d", ErrInvalid, dc.UThreshold)
+	}
+	if dc.LThreshold > dc.UThreshold && dc.UThreshold != 0 || dc.LThreshold > 1<<31-1 {
+		return fmt.Errorf("%w: lower threshold %d above upper threshold %d", ErrRange, dc.LThreshold, dc.UThreshold)
+	}
+	if FamilyOf(dc.Addr) != s.key.Family && dc.Method != FwdTunnel {
+		return fmt.Errorf("%w: real server %s in a %s service", ErrAFNotSupported, dc.Addr, s.key.Family)
+	}
+	if dc.Method == FwdTunnel && dc.TunType == TunGUE && dc.TunPort == 0 {
+		return fmt.Errorf("%w: GUE tunnel without port", ErrInvalid)
+	}
+	if dc.Method > FwdRoute {
+		return fmt.Errorf("%w: forwarding method %d", ErrInvalid, dc.Method)
+	}
+	// ip_vs_ctl.c: ip_vs_add_dest and ip_vs_edit_dest force the service
+	// port on non-NAT dests of address services ("if the dest port is
+	// not specified... " is done by ipvsadm; the kernel keeps what it gets).
+	return nil
+}
+
+// AddDest adds a real server at the head of the service's list, reviving it
+// from the trash when the same dest of the same service identity is there
+// (ip_vs_ctl.c: ip_vs_add_dest, ip_vs_trash_get_dest, __ip_vs_update_dest).
+func (d *Director) AddDest(k ServiceKey, dc DestConfig) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := d.lookupService(k)
+	if s == nil {
+		return ErrServiceNotDefined
+	}
+	if err := d.checkDest(s, &dc); err != nil {
+		return err
+	}
+	af, a := FamilyOf(dc.Addr), pack(dc.Addr)
+	if x, _ := s.findDest(af, a, dc.Port); x != nil {
+		return ErrDestExists
+	}
+	dst := d.trashGet(s, af, a, dc.Port)
+	if dst == nil {
+		dst = &Dest{af: af, addr: a, port: dc.Port}
+	} else if dst.svc != s {
+		// Revived into a re-created service: statistics restart
+		// (__ip_vs_update_dest: old_svc != svc -> ip_vs_zero_stats).
+		dst.stats.zeroStats()
+	}
+	dst.svc = s
+	dst.svcKey = s.key
+	d.updateDest(s, dst, dc, true)
+	s.schedMu.Lock()
+	s.dests = append([]*Dest{dst}, s.dests...)
+	s.reindex()
+	dst.available.Store(true)
+	if o, ok := s.sched.(DestObserver); ok {
+		o.AddDest(s, dst)
+	}
+	s.schedMu.Unlock()
+	return nil
+}
+
+// updateDest mirrors ip_vs_ctl.c: __ip_vs_update_dest for the fields the
+// core keeps.
+func (d *Director) updateDest(s *Service, dst *Dest, dc DestConfig, add bool) {
+	if add || dc.Weight != 0 {
+		dst.lastWeight.Store(dc.Weight)
+	}
+	dst.weight.Store(dc.Weight)
+	dst.method = dc.Method
+	dst.tunType, dst.tunPort, dst.tunFlags = dc.TunType, dc.TunPort, dc.TunFlags
+	if dst.uThreshold != dc.UThreshold || dst.lThreshold != dc.LThreshold {
+		dst.uThreshold = dc.UThreshold
+		dst.lThreshold = dc.LThreshold
+		dst.updateOverload(0)
+	}
+}
+
+// EditDest changes a real server in place (ip_vs_ctl.c: ip_vs_edit_dest).
+func (d *Director) EditDest(k ServiceKey, dc DestConfig) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := d.lookupService(k)
+	if s == nil {
+		return ErrServiceNotDefined
+	}
+	if err := d.checkDest(s, &dc); err != nil {
+		return err
+	}
+	dst, _ := s.findDest(FamilyOf(dc.Addr), pack(dc.Addr), dc.Port)
+	if dst == nil {
+		return ErrNoDest
+	}
+	d.updateDest(s, dst, dc, false)
+	dst.available.Store(true)
+	s.schedMu.Lock()
+	if o, ok := s.sched.(DestObserver); ok {
+		o.UpdDest(s, dst)
+	}
+	s.schedMu.Unlock()
+	return nil
+}
+
+// DelDest unlinks a real server and moves it to the trash
+// (ip_vs_ctl.c: ip_vs_del_dest).
+func (d *Director) DelDest(k ServiceKey, addr netip.Addr, port uint16) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := d.lookupService(k)
+	if s == nil {
+		return ErrServiceNotDefined
+	}
+	addr = addr.Unmap()
+	dst, i := s.findDest(FamilyOf(addr), pack(addr), port)
+	if dst == nil {
+		return ErrNoDest
+	}
+	dst.available.Store(false)
+	s.schedMu.Lock()
+	var prev *Dest
+	if i > 0 {
+		prev = s.dests[i-1]
+	}
+	s.dests = append(s.dests[:i:i], s.dests[i+1:]...)
+	s.reindex()
+	if o, ok := s.sched.(DestObserver); ok {
+		o.DelDest(s, dst, prev)
+	}
+	s.schedMu.Unlock()
+	d.trashDest(dst)
+	if d.settings.ExpireNodestConn {
+		d.expireNodestConns()
+	}
+	return nil
+}
+
+func (d *Director) trashDest(dst *Dest) {
+	dst.trashedAt = 0
+	d.trash = append(d.trash, dst)
+}
+
+// trashIdle is how long an unreferenced dest stays in the trash: the
+// kernel frees it 120-180 s after its last reference went (checked every
+// 60 s, freed after IP_VS_DEST_TRASH_PERIOD of idleness); we use the middle.
+const trashIdle = 150 * time.Second
+
+func (d *Director) trashGet(s *Service, af Family, a addr16, port uint16) *Dest {
+	for i, x := range d.trash {
+		if x.af != af || x.addr != a || x.port != port || x.svcKey.FWMark != s.key.FWMark ||
+			x.svcKey.Protocol != s.key.Protocol {
+			continue
+		}
+		if s.key.FWMark == 0 && (pack(x.svcKey.Addr) != s.vaddr || x.svcKey.Port != s.key.Port) {
+			continue
+		}
+		d.trash = append(d.trash[:i], d.trash[i+1:]...)
+		return x
+	}
+	return nil
+}
+
+// sweepTrash frees trashed dests idle long enough (ip_vs_ctl.c:
+// ip_vs_dest_trash_expire). Called with d.mu held.
+func (d *Director) sweepTrash(now Time) {
+	kept := d.trash[:0]
+	for _, x := range d.trash {
+		if x.refs.Load() > 0 {
+			x.trashedAt = 0
+			kept = append(kept, x)
+			continue
+		}
+		if x.trashedAt == 0 {
+			x.trashedAt = now
+		}
+		if now.Sub(x.trashedAt) < trashIdle {
+			kept = append(kept, x)
+		}
+	}
+	for i := len(kept); i < len(d.trash); i++ {
+		d.trash[i] = nil
+	}
+	d.trash = kept
+}
+
+// Zero resets the statistics of one service (k != nil) or of all services
+// and the totals (ip_vs_ctl.c: ip_vs_zero_service, ip_vs_zero_all).
+func (d *Director) Zero(k *ServiceKey) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if k != nil {
+		s := d.lookupService(*k)
+		if s == nil {
+			return ErrNoService
+		}
+		s.zero()
+		return nil
+	}
+	for _, s := range d.servicesLocked() {
+		s.zero()
+	}
+	d.stats.zeroStats()
+	return nil
+}
+
+func (s *Service) zero() {
+	for _, x := range s.dests {
+		x.stats.zeroStats()
+	}
+	s.stats.zeroStats()
+}
+
+// SetTimeouts sets the TCP ESTABLISHED, TCP FIN_WAIT and UDP timeouts; a
+// zero field leaves that timeout unchanged (ip_vs_ctl.c: ip_vs_set_timeout).
+func (d *Director) SetTimeouts(t Timeouts) error {
+	if t.TCP < 0 || t.TCPFin < 0 || t.UDP < 0 {
+		return fmt.Errorf("%w: negative timeout", ErrInvalid)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if t.TCP != 0 {
+		d.tcpTimeouts[TCPEstablished] = t.TCP
+	}
+	if t.TCPFin != 0 {
+		d.tcpTimeouts[TCPFinWait] = t.TCPFin
+	}
+	if t.UDP != 0 {
+		d.udpTimeout = t.UDP
+	}
+	return nil
+}
+
+// Timeouts returns the TCP ESTABLISHED, TCP FIN_WAIT and UDP timeouts.
+func (d *Director) Timeouts() Timeouts {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return Timeouts{TCP: d.tcpTimeouts[TCPEstablished], TCPFin: d.tcpTimeouts[TCPFinWait], UDP: d.udpTimeout}
+}
+
+// Services returns a snapshot of every service, sorted by identity, with
+// dests in list order.
+func (d *Director) Services() []ServiceInfo {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	svcs := d.servicesLocked()
+	out := make([]ServiceInfo, 0, len(svcs))
+	for _, s := range svcs {
+		out = append(out, s.info())
+	}
+	return out
+}
+
+// Service returns a snapshot of one service.
+func (d *Director) Service(k ServiceKey) (ServiceInfo, error) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	s := d.lookupService(k)
+	if s == nil {
+		return ServiceInfo{}, ErrNoService
+	}
+	return s.info(), nil
+}
+
+func (s *Service) info() ServiceInfo {
+	si := ServiceInfo{
+		ServiceConfig: ServiceConfig{
+			ServiceKey: s.key,
+			Flags:      s.flags &^ SvcHashed,
+			Timeout:    s.timeoutSec,
+			Netmask:    s.netmask,
+			PE:         s.pe,
+		},
+		Stats: s.stats.info(),
+	}
+	if s.sched != nil {
+		si.Scheduler = s.sched.Name()
+	}
+	for _, x := range s.dests {
+		si.Dests = append(si.Dests, x.info())
+	}
+	return si
+}
+
+func (x *Dest) info() DestInfo {
+	return DestInfo{
+		DestConfig: DestConfig{
+			Addr: x.Addr(), Port: x.port, Method: x.method, Weight: x.weight.Load(),
+			UThreshold: x.uThreshold, LThreshold: x.lThreshold,
+			TunType: x.tunType, TunPort: x.tunPort, TunFlags: x.tunFlags,
+		},
+		Family:       x.af,
+		ActiveConns:  uint32(x.activeConns.Load()),
+		InactConns:   uint32(x.InactConns()),
+		PersistConns: uint32(x.persistConns.Load()),
+		Overloaded:   x.overload.Load(),
+		Stats:        x.stats.info(),
+	}
+}
+
+// TotalStats returns the director-wide statistics (/proc/net/ip_vs_stats).
+func (d *Director) TotalStats() StatsInfo {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.stats.info()
+}
+
+// Conns returns a snapshot of the connection table, in creation order.
+func (d *Director) Conns(now Time) []ConnInfo {
+	var out []ConnInfo
+	d.tab.forEach(func(c *Conn) { out = append(out, c.info(now)) })
+	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
+	return out
+}
+
+// ConnCount returns the number of entries in the connection table
+// (templates included).
+func (d *Director) ConnCount() int { return int(d.tab.count.Load()) }
+
+// Refused returns how many new entries were refused because the table was
+// at Settings.MaxConns.
+func (d *Director) Refused() uint64 { return d.tab.refused.Load() }
