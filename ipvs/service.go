@@ -60,11 +60,11 @@ type Service struct {
 	// packed virtual address, for keys
 	vaddr addr16
 
-	flags   ServiceFlags
-	timeout time.Duration // persistence timeout
+	flags      ServiceFlags
+	timeout    time.Duration // persistence timeout
 	timeoutSec uint32
-	netmask uint32
-	pe      string
+	netmask    uint32
+	pe         string
 
 	// schedMu serializes the scheduler (the kernel's svc->sched_lock).
 	schedMu sync.Mutex

@@ -30,9 +30,9 @@ type StatsInfo struct {
 	CPS, InPPS, OutPPS, InBPS, OutBPS         uint64
 }
 
-func (s *Stats) countConn()               { s.live[stConns].Add(1) }
-func (s *Stats) countIn(n int)            { s.live[stInPkts].Add(1); s.live[stInBytes].Add(uint64(n)) }
-func (s *Stats) countOut(n int)           { s.live[stOutPkts].Add(1); s.live[stOutBytes].Add(uint64(n)) }
+func (s *Stats) countConn()     { s.live[stConns].Add(1) }
+func (s *Stats) countIn(n int)  { s.live[stInPkts].Add(1); s.live[stInBytes].Add(uint64(n)) }
+func (s *Stats) countOut(n int) { s.live[stOutPkts].Add(1); s.live[stOutBytes].Add(uint64(n)) }
 
 // fold is one tick of ip_vs_est.c: estimation_timer for this block of
 // counters: copy the live counters to the visible ones and update the
