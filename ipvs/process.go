@@ -187,6 +187,9 @@ func (d *Director) trySchedule(af Family, p *Packet, now Time, ex *Explanation) 
 	if c != nil {
 		return c, Result{}
 	}
+	if ex != nil && (ex.ConnDest.IsValid() || ex.SchedulerNoPreview) {
+		return nil, Result{Verdict: VerdictForward, Reason: reason}
+	}
 	switch {
 	case ignored > 0:
 		return nil, Result{Verdict: VerdictAccept, Reason: reason}
