@@ -1,0 +1,347 @@
+// Package replay plays the oracle's scenario language through golvs's own
+// core on a virtual clock and prints a transcript in the oracle's format,
+// and compares such a transcript with one recorded from the kernel.
+package replay
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/golvs/golvs/ipvs"
+	"github.com/golvs/golvs/ipvs/sched"
+	"github.com/golvs/golvs/ipvsadm"
+)
+
+// Typical wall time the oracle's guest spends on a step; virtual time moves
+// by as much so that expiry countdowns stay close to the kernel's.
+var stepCost = map[string]time.Duration{
+	"tcp":      50 * time.Millisecond,
+	"tcp-open": 300 * time.Millisecond,
+	"rs-up":    200 * time.Millisecond,
+}
+
+// Packet lengths of the oracle's Linux peers: SYN and SYN-ACK carry 20
+// bytes of options (MSS, SACK, timestamps, window scale), later segments
+// the 12-byte timestamp option; the UDP datagram carries one byte.
+const (
+	lenSyn    = 60
+	lenSynAck = 60
+	lenAck    = 52
+	lenUDP    = 29
+)
+
+// closeDelay is how long `tcp` holds a connection that completes: the
+// oracle's tool gives up after 50 ms and its socket is closed with FIN.
+const closeDelay = 50 * time.Millisecond
+
+type packet struct {
+	proto        uint8
+	src, dst     netip.Addr
+	sport, dport uint16
+}
+
+type event struct {
+	at  ipvs.Time
+	seq int
+	fn  func()
+}
+
+// Player plays one scenario. The zero value is not usable; use NewPlayer.
+type Player struct {
+	Director *ipvs.Director
+	now      ipvs.Time
+	start    ipvs.Time
+	w        io.Writer
+	nft      nftState
+	// listening real servers (rs-up) and real-server addresses that exist
+	listen map[netip.AddrPort]bool
+	rsAddr map[netip.Addr]bool
+	events []event
+	evSeq  int
+	step   int
+}
+
+// NewPlayer returns a player writing its transcript to w, with a fresh
+// director using every kernel scheduler.
+func NewPlayer(w io.Writer) *Player {
+	d := ipvs.NewDirector(&ipvs.Config{Schedulers: sched.New})
+	p := &Player{Director: d, w: w, listen: map[netip.AddrPort]bool{}, rsAddr: map[netip.Addr]bool{}}
+	d.Advance(0)
+	return p
+}
+
+// Play reads a scenario from r and writes golvs's transcript to w.
+func Play(r io.Reader, w io.Writer) error {
+	p := NewPlayer(w)
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if err := p.Line(sc.Text()); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	p.Done()
+	return nil
+}
+
+// Done prints the final marker.
+func (p *Player) Done() { fmt.Fprintln(p.w, "ORACLE-DONE") }
+
+func (p *Player) at(t ipvs.Time, fn func()) {
+	p.evSeq++
+	p.events = append(p.events, event{at: t, seq: p.evSeq, fn: fn})
+	sort.SliceStable(p.events, func(i, j int) bool {
+		if p.events[i].at != p.events[j].at {
+			return p.events[i].at < p.events[j].at
+		}
+		return p.events[i].seq < p.events[j].seq
+	})
+}
+
+// advance moves virtual time to t, firing scenario events and the
+// director's timers in time order.
+func (p *Player) advance(t ipvs.Time) {
+	for len(p.events) > 0 && p.events[0].at <= t {
+		ev := p.events[0]
+		p.events = p.events[1:]
+		if ev.at > p.now {
+			p.now = ev.at
+		}
+		p.Director.Advance(p.now)
+		ev.fn()
+	}
+	if t > p.now {
+		p.now = t
+	}
+	p.Director.Advance(p.now)
+}
+
+// Line plays one scenario line. Errors are returned only for lines the
+// language does not have or golvs cannot evaluate.
+func (p *Player) Line(line string) error {
+	line = strings.TrimRight(line, "\r")
+	if strings.TrimSpace(line) == "" || strings.HasPrefix(strings.TrimSpace(line), "#") {
+		return nil
+	}
+	p.step++
+	fmt.Fprintf(p.w, "ORACLE-STEP %d: %s\n", p.step, line)
+	fmt.Fprintf(p.w, "ORACLE-TIME %.2f\n", time.Duration(p.now-p.start).Seconds())
+	f := strings.Fields(line)
+	cmd := f[0]
+	var err error
+	switch cmd {
+	case "ipvsadm":
+		p.ipvsadm(f[1:])
+	case "sysctl":
+		err = p.sysctl(f[1:])
+	case "nft":
+		err = p.nft.apply(f[1:])
+	case "client-nft", "ip":
+		// Client-namespace rules and iproute2 changes do not reach the
+		// director's decisions.
+	case "tcp", "udp", "tcp-open":
+		err = p.traffic(cmd, f[1:])
+	case "rs-up":
+		err = p.rsUp(f[1:])
+	case "sleep":
+		var secs float64
+		if len(f) != 2 {
+			return fmt.Errorf("step %d: sleep needs one argument", p.step)
+		}
+		if secs, err = strconv.ParseFloat(f[1], 64); err != nil || secs < 0 {
+			return fmt.Errorf("step %d: bad sleep %q", p.step, f[1])
+		}
+		p.advance(p.now.Add(time.Duration(secs * float64(time.Second))))
+	case "dump":
+		p.dump()
+	default:
+		fmt.Fprintf(p.w, "ORACLE-WARN unknown: %s\n", line)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("step %d (%s): %w", p.step, line, err)
+	}
+	if c := stepCost[cmd]; c > 0 {
+		p.advance(p.now.Add(c))
+	}
+	return nil
+}
+
+func (p *Player) ipvsadm(args []string) {
+	var buf bytes.Buffer
+	ipvsadm.Run(p.Director, args, strings.NewReader(""), &buf, &buf, p.now)
+	p.out(buf.String())
+}
+
+func (p *Player) out(s string) {
+	if s == "" {
+		return
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(s, "\n"), "\n") {
+		fmt.Fprintf(p.w, "ORACLE-OUT %s\n", l)
+	}
+}
+
+func (p *Player) sysctl(args []string) error {
+	if len(args) != 2 || args[0] != "-w" {
+		return fmt.Errorf("sysctl: only `sysctl -w net.ipv4.vs.NAME=VALUE` is played")
+	}
+	name, val, ok := strings.Cut(args[1], "=")
+	if !ok {
+		return fmt.Errorf("sysctl: missing =VALUE in %q", args[1])
+	}
+	short, ok := strings.CutPrefix(name, "net.ipv4.vs.")
+	if !ok {
+		return fmt.Errorf("sysctl: %q is not an IPVS setting", name)
+	}
+	s := p.Director.Settings()
+	if err := s.Set(short, val); err != nil {
+		p.out(fmt.Sprintf("sysctl: error setting key '%s': Invalid argument", name))
+		return nil
+	}
+	p.Director.SetSettings(s)
+	p.out(fmt.Sprintf("%s = %s", name, val))
+	return nil
+}
+
+func (p *Player) rsUp(args []string) error {
+	if len(args) != 2 {
+		return fmt.Errorf("rs-up needs RIP PORT")
+	}
+	a, err := netip.ParseAddr(args[0])
+	if err != nil {
+		return err
+	}
+	port, err := strconv.ParseUint(args[1], 10, 16)
+	if err != nil {
+		return err
+	}
+	p.rsAddr[a] = true
+	p.listen[netip.AddrPortFrom(a, uint16(port))] = true
+	return nil
+}
+
+func (p *Player) traffic(cmd string, args []string) error {
+	want := 4
+	if cmd == "tcp-open" {
+		want = 5
+	}
+	if len(args) != want {
+		return fmt.Errorf("%s needs %d arguments", cmd, want)
+	}
+	cip, err := netip.ParseAddr(args[0])
+	if err != nil {
+		return err
+	}
+	vip, err := netip.ParseAddr(args[2])
+	if err != nil {
+		return err
+	}
+	cport, err1 := strconv.ParseUint(args[1], 10, 16)
+	vport, err2 := strconv.ParseUint(args[3], 10, 16)
+	if err1 != nil || err2 != nil {
+		return fmt.Errorf("bad port")
+	}
+	pk := packet{src: cip, dst: vip, sport: uint16(cport), dport: uint16(vport), proto: ipvs.ProtoTCP}
+	switch cmd {
+	case "udp":
+		pk.proto = ipvs.ProtoUDP
+		p.send(pk, 0, lenUDP, ipvs.DirIn)
+	case "tcp":
+		p.connect(pk, closeDelay, false, 0)
+	case "tcp-open":
+		hold, err := strconv.ParseFloat(args[4], 64)
+		if err != nil || hold < 0 {
+			return fmt.Errorf("bad hold %q", args[4])
+		}
+		p.connect(pk, time.Duration(hold*float64(time.Second)), true, 0)
+	}
+	return nil
+}
+
+// send passes one packet through the director: client to virtual address
+// (DirIn) or real server to client (DirOut, pk already reversed).
+func (p *Player) send(pk packet, flags uint8, n int, dir ipvs.Direction) ipvs.Result {
+	ip := ipvs.Packet{Protocol: pk.proto, Src: pk.src, Dst: pk.dst, SrcPort: pk.sport, DstPort: pk.dport,
+		Dir: dir, TCPFlags: flags, Len: n}
+	if dir == ipvs.DirIn {
+		ip.Mark = p.nft.mark(&pk)
+	}
+	return p.Director.Process(&ip, p.now)
+}
+
+// synRetries are the times after the first SYN at which a connecting
+// Linux socket retransmits it (initial RTO 1 s, doubling) before the
+// oracle tool's 5 s dial timeout.
+var synRetries = []time.Duration{time.Second, 3 * time.Second}
+
+// connect plays a client's TCP connection attempt: SYN, then whatever the
+// real server answers. dial marks tcp-open (retransmits while unanswered).
+func (p *Player) connect(pk packet, hold time.Duration, dial bool, try int) {
+	r := p.send(pk, ipvs.TCPSyn, lenSyn, ipvs.DirIn)
+	if r.Verdict != ipvs.VerdictForward || r.Conn == nil {
+		return // refused (RST from the director's stack or ICMP): the attempt ends
+	}
+	c := r.Conn
+	rs := c.DestAddrPort()
+	masq := ipvs.FwdMethod(c.Flags()&ipvs.ConnFwdMask) == ipvs.FwdMasq
+	reply := packet{proto: pk.proto, src: rs.Addr(), dst: pk.src, sport: rs.Port(), dport: pk.sport}
+	switch {
+	case masq && p.listen[rs]:
+		p.send(reply, ipvs.TCPSyn|ipvs.TCPAck, lenSynAck, ipvs.DirOut)
+		p.send(pk, ipvs.TCPAck, lenAck, ipvs.DirIn)
+		p.at(p.now.Add(hold), func() { p.close(pk, reply) })
+	case masq && p.rsAddr[rs.Addr()]:
+		p.send(reply, ipvs.TCPRst|ipvs.TCPAck, 40, ipvs.DirOut)
+	default:
+		// Silent real server: only a dialling client retransmits.
+		if dial && try < len(synRetries) {
+			first := p.now
+			if try > 0 {
+				first = p.now.Add(-synRetries[try-1])
+			}
+			p.at(first.Add(synRetries[try]), func() { p.connect(pk, hold, dial, try+1) })
+		}
+	}
+}
+
+// close plays the client's close of an established connection and the
+// real server's answer: FIN in, ACK and FIN out, last ACK in.
+func (p *Player) close(pk, reply packet) {
+	r := p.send(pk, ipvs.TCPFin|ipvs.TCPAck, lenAck, ipvs.DirIn)
+	if r.Verdict != ipvs.VerdictForward || r.Conn == nil {
+		return
+	}
+	rs := r.Conn.DestAddrPort()
+	if rs.Addr() != reply.src || rs.Port() != reply.sport || !p.listen[rs] {
+		return
+	}
+	p.send(reply, ipvs.TCPAck, lenAck, ipvs.DirOut)
+	p.send(reply, ipvs.TCPFin|ipvs.TCPAck, lenAck, ipvs.DirOut)
+	p.send(pk, ipvs.TCPAck, lenAck, ipvs.DirIn)
+}
+
+func (p *Player) dump() {
+	fmt.Fprintf(p.w, "ORACLE-BEGIN %d\n", p.step)
+	run := func(title string, args ...string) {
+		fmt.Fprintf(p.w, "## %s\n", title)
+		var buf bytes.Buffer
+		ipvsadm.Run(p.Director, args, strings.NewReader(""), &buf, &buf, p.now)
+		io.Copy(p.w, &buf)
+	}
+	run("ipvsadm -L -n", "-L", "-n")
+	run("ipvsadm -L -n -c", "-L", "-n", "-c")
+	fmt.Fprintln(p.w, "## /proc/net/ip_vs_conn")
+	ipvsadm.FormatProcConn(p.w, p.Director.Conns(p.now))
+	run("ipvsadm -L -n --stats", "-L", "-n", "--stats")
+	fmt.Fprintf(p.w, "ORACLE-END %d\n", p.step)
+}
