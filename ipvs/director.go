@@ -120,10 +120,9 @@ func (d *Director) SetSettings(s Settings) {
 	d.mu.Unlock()
 }
 
-// normalize checks a service configuration as the kernel does
-// (ip_vs_ctl.c: ip_vs_add_service, ip_vs_genl_parse_service) and fills
-// defaults.
-func (d *Director) normalize(cfg *ServiceConfig) error {
+// normalizeKey fills the identity fields as the kernel's netlink parser
+// does (ip_vs_ctl.c: ip_vs_genl_parse_service).
+func normalizeKey(cfg *ServiceConfig) error {
 	if cfg.FWMark == 0 {
 		switch cfg.Protocol {
 		case ProtoTCP, ProtoUDP, ProtoSCTP:
@@ -133,33 +132,47 @@ func (d *Director) normalize(cfg *ServiceConfig) error {
 		if !cfg.Addr.IsValid() {
 			return fmt.Errorf("%w: missing virtual address", ErrInvalid)
 		}
-		cfg.Family = FamilyOf(cfg.Addr)
 		cfg.Addr = cfg.Addr.Unmap()
-	} else {
-		if cfg.Family == 0 {
-			cfg.Family = AFInet
-		}
-		cfg.Protocol = ProtoTCP
-		cfg.Addr = netip.Addr{}
-		cfg.Port = 0
+		cfg.Family = FamilyOf(cfg.Addr)
+		return nil
 	}
-	if cfg.Family == AFInet6 {
-		if cfg.Netmask == 0 {
-			cfg.Netmask = 128
-		}
-		if cfg.Netmask > 128 {
-			return fmt.Errorf("%w: IPv6 prefix length %d", ErrInvalid, cfg.Netmask)
-		}
-	} else if cfg.Netmask == 0 {
-		cfg.Netmask = 0xffffffff
+	if cfg.Family == 0 {
+		cfg.Family = AFInet
 	}
+	cfg.Protocol = ProtoTCP
+	cfg.Addr = netip.Addr{}
+	cfg.Port = 0
+	return nil
+}
+
+// checkService validates the values in the order of ip_vs_ctl.c:
+// ip_vs_add_service and ip_vs_edit_service: scheduler, persistence engine,
+// IPv6 prefix length. It returns the new scheduler instance.
+func (d *Director) checkService(cfg *ServiceConfig) (Scheduler, error) {
 	if cfg.Scheduler == "" {
 		cfg.Scheduler = "wlc"
 	}
-	if cfg.PE != "" && cfg.PE != "sip" {
-		return fmt.Errorf("%w: persistence engine %q", ErrSchedulerNotFound, cfg.PE)
+	var sc Scheduler
+	if cfg.Scheduler != "none" {
+		var err error
+		if sc, err = d.makeScheduler(cfg.Scheduler); err != nil {
+			return nil, err
+		}
 	}
-	return nil
+	if cfg.PE != "" && cfg.PE != "sip" {
+		return nil, fmt.Errorf("%w: persistence engine %q", ErrSchedulerNotFound, cfg.PE)
+	}
+	if cfg.Family == AFInet6 {
+		if cfg.Netmask == 0 && !cfg.NetmaskSet {
+			cfg.Netmask = 128
+		}
+		if cfg.Netmask < 1 || cfg.Netmask > 128 {
+			return nil, fmt.Errorf("%w: IPv6 prefix length %d", ErrInvalid, cfg.Netmask)
+		}
+	} else if cfg.Netmask == 0 && !cfg.NetmaskSet {
+		cfg.Netmask = 0xffffffff
+	}
+	return sc, nil
 }
 
 func (d *Director) lookupService(k ServiceKey) *Service {
@@ -198,17 +211,17 @@ func bindScheduler(s *Service, sc Scheduler) {
 
 // AddService adds a virtual service (ip_vs_ctl.c: ip_vs_add_service).
 func (d *Director) AddService(cfg ServiceConfig) error {
-	if err := d.normalize(&cfg); err != nil {
-		return err
-	}
-	sc, err := d.makeScheduler(cfg.Scheduler)
-	if err != nil {
+	if err := normalizeKey(&cfg); err != nil {
 		return err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.lookupService(cfg.ServiceKey) != nil {
 		return ErrServiceExists
+	}
+	sc, err := d.checkService(&cfg)
+	if err != nil {
+		return err
 	}
 	s := &Service{dir: d, key: cfg.ServiceKey, vaddr: pack(cfg.Addr)}
 	if cfg.FWMark != 0 {
@@ -236,6 +249,7 @@ const (
 )
 
 func (s *Service) apply(cfg ServiceConfig) {
+	s.schedName = cfg.Scheduler
 	s.flags = cfg.Flags | SvcHashed
 	s.timeoutSec = cfg.Timeout
 	s.timeout = time.Duration(cfg.Timeout) * time.Second
@@ -247,7 +261,7 @@ func (s *Service) apply(cfg ServiceConfig) {
 // persistence engine (ip_vs_ctl.c: ip_vs_edit_service). The scheduler's
 // state is kept when the name is unchanged, reset otherwise.
 func (d *Director) EditService(cfg ServiceConfig) error {
-	if err := d.normalize(&cfg); err != nil {
+	if err := normalizeKey(&cfg); err != nil {
 		return err
 	}
 	d.mu.Lock()
@@ -256,8 +270,21 @@ func (d *Director) EditService(cfg ServiceConfig) error {
 	if s == nil {
 		return ErrNoService
 	}
-	if s.sched == nil || s.sched.Name() != cfg.Scheduler {
-		sc, err := d.makeScheduler(cfg.Scheduler)
+	if cfg.Scheduler == "" {
+		cfg.Scheduler = "wlc"
+	}
+	keep := s.schedName == cfg.Scheduler
+	if keep {
+		// Same scheduler: its state is kept; only the other values are checked.
+		name := cfg.Scheduler
+		cfg.Scheduler = "none"
+		_, err := d.checkService(&cfg)
+		cfg.Scheduler = name
+		if err != nil {
+			return err
+		}
+	} else {
+		sc, err := d.checkService(&cfg)
 		if err != nil {
 			return err
 		}
@@ -345,27 +372,41 @@ func (d *Director) checkDest(s *Service, dc *DestConfig) error {
 		return fmt.Errorf("%w: missing real server address", ErrInvalid)
 	}
 	dc.Addr = dc.Addr.Unmap()
+	if dc.Method > FwdRoute {
+		return fmt.Errorf("%w: forwarding method %d", ErrInvalid, dc.Method)
+	}
+	// ip_vs_ctl.c: ip_vs_genl_set_cmd: mixed families only for tunnels.
+	if FamilyOf(dc.Addr) != s.key.Family && dc.Method != FwdTunnel {
+		return fmt.Errorf("%w: real server %s in a %s service is allowed only for tunneling", ErrInvalid, dc.Addr, s.key.Family)
+	}
+	// ip_vs_ctl.c: ip_vs_add_dest, ip_vs_edit_dest, in this order.
 	if dc.Weight < 0 {
-		return fmt.Errorf("%w: weight %d", ErrRange, dc.Weight)
+		return fmt.Errorf("%w: weight %d is negative", ErrRange, dc.Weight)
+	}
+	if dc.LThreshold > dc.UThreshold {
+		return fmt.Errorf("%w: lower threshold %d is higher than upper threshold %d", ErrRange, dc.LThreshold, dc.UThreshold)
 	}
 	if dc.UThreshold > 1<<31-1 {
 		return fmt.Errorf("%w: upper threshold %d", ErrInvalid, dc.UThreshold)
 	}
-	if dc.LThreshold > dc.UThreshold && dc.UThreshold != 0 || dc.LThreshold > 1<<31-1 {
-		return fmt.Errorf("%w: lower threshold %d above upper threshold %d", ErrRange, dc.LThreshold, dc.UThreshold)
-	}
-	if FamilyOf(dc.Addr) != s.key.Family && dc.Method != FwdTunnel {
-		return fmt.Errorf("%w: real server %s in a %s service", ErrAFNotSupported, dc.Addr, s.key.Family)
-	}
 	if dc.Method == FwdTunnel && dc.TunType == TunGUE && dc.TunPort == 0 {
 		return fmt.Errorf("%w: GUE tunnel without port", ErrInvalid)
 	}
-	if dc.Method > FwdRoute {
-		return fmt.Errorf("%w: forwarding method %d", ErrInvalid, dc.Method)
+	return nil
+}
+
+// checkDestAddr mirrors ip_vs_ctl.c: ip_vs_new_dest: a new real server's
+// address must be local or unicast (IPv6: unicast and not link-local).
+func checkDestAddr(a netip.Addr) error {
+	if a.Is4() {
+		if a.IsUnspecified() || a.IsMulticast() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+			return fmt.Errorf("%w: real server address %s is not unicast", ErrInvalid, a)
+		}
+		return nil
 	}
-	// ip_vs_ctl.c: ip_vs_add_dest and ip_vs_edit_dest force the service
-	// port on non-NAT dests of address services ("if the dest port is
-	// not specified... " is done by ipvsadm; the kernel keeps what it gets).
+	if a.IsUnspecified() || a.IsMulticast() || a.IsLinkLocalUnicast() {
+		return fmt.Errorf("%w: real server address %s is not a global unicast address", ErrInvalid, a)
+	}
 	return nil
 }
 
@@ -388,6 +429,9 @@ func (d *Director) AddDest(k ServiceKey, dc DestConfig) error {
 	}
 	dst := d.trashGet(s, af, a, dc.Port)
 	if dst == nil {
+		if err := checkDestAddr(dc.Addr); err != nil {
+			return err
+		}
 		dst = &Dest{af: af, addr: a, port: dc.Port}
 	} else if dst.svc != s {
 		// Revived into a re-created service: statistics restart
@@ -619,9 +663,7 @@ func (s *Service) info() ServiceInfo {
 		},
 		Stats: s.stats.info(),
 	}
-	if s.sched != nil {
-		si.Scheduler = s.sched.Name()
-	}
+	si.Scheduler = s.schedName
 	for _, x := range s.dests {
 		si.Dests = append(si.Dests, x.info())
 	}

@@ -50,6 +50,9 @@ type ServiceConfig struct {
 	Netmask uint32
 	// PE is the persistence engine ("sip") or "".
 	PE string
+	// NetmaskSet marks Netmask as given explicitly, so that an IPv4 mask
+	// of 0.0.0.0 (every client shares one template) can be expressed.
+	NetmaskSet bool
 }
 
 // Service is a virtual service. Its configuration changes only through the
@@ -67,8 +70,9 @@ type Service struct {
 	pe         string
 
 	// schedMu serializes the scheduler (the kernel's svc->sched_lock).
-	schedMu sync.Mutex
-	sched   Scheduler
+	schedMu   sync.Mutex
+	sched     Scheduler
+	schedName string
 	// dests is the kernel's svc->destinations: newest first.
 	dests []*Dest
 
