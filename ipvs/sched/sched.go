@@ -221,10 +221,10 @@ func hashPort(p *ipvs.Packet) uint16 {
 // hash table of "destination address -> server(s)" entries with the same
 // periodic garbage collection; locCache holds that shared part.
 const (
-	locTabBits   = 10                // CONFIG_IP_VS_LBLC_TAB_BITS, CONFIG_IP_VS_LBLCR_TAB_BITS
-	locTabSize   = 1 << locTabBits   // IP_VS_LBLC_TAB_SIZE
-	locTabMask   = locTabSize - 1    // IP_VS_LBLC_TAB_MASK
-	locMaxSize   = locTabSize * 16   // tbl->max_size
+	locTabBits   = 10                 // CONFIG_IP_VS_LBLC_TAB_BITS, CONFIG_IP_VS_LBLCR_TAB_BITS
+	locTabSize   = 1 << locTabBits    // IP_VS_LBLC_TAB_SIZE
+	locTabMask   = locTabSize - 1     // IP_VS_LBLC_TAB_MASK
+	locMaxSize   = locTabSize * 16    // tbl->max_size
 	locHardLimit = locMaxSize * 3 / 2 // no new entries at this many
 
 	locCheckInterval = 60 * time.Second     // CHECK_EXPIRE_INTERVAL
