@@ -2,116 +2,143 @@ package sched
 
 import (
 	"net/netip"
-	"reflect"
-	"sync/atomic"
 	"testing"
-	"unsafe"
 
 	"github.com/golvs/golvs/ipvs"
 )
 
-// The core offers no way yet to add, delete or edit a dest of a detached
-// test service and call the scheduler hooks the way ip_vs_ctl.c does
-// (__ip_vs_update_dest, __ip_vs_del_dest). Until it does, these helpers edit
-// the service's list and the dests' index and AVAILABLE flag through
-// reflection, for tests only.
+// The tests change the dest list through a real ipvs.Director, which links
+// new dests at the head and calls the scheduler's hooks after each change as
+// ip_vs_ctl.c does (__ip_vs_update_dest, __ip_vs_del_dest). The scheduler
+// is wrapped so that the test learns the *ipvs.Service it was bound to and
+// can call Schedule directly with chosen counters and times.
 
-func field(v any, name string) reflect.Value {
-	f := reflect.ValueOf(v).Elem().FieldByName(name)
-	if !f.IsValid() {
-		panic("ipvs internals changed: no field " + name)
-	}
-	return reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem()
+// capture forwards to the real scheduler and records the bound service.
+type capture struct {
+	ipvs.Scheduler
+	s *ipvs.Service
 }
 
-func setDests(s *ipvs.Service, ds []*ipvs.Dest) {
-	field(s, "dests").Set(reflect.ValueOf(ds))
-	for i, d := range ds {
-		field(d, "index").SetInt(int64(i))
+func (c *capture) InitService(s *ipvs.Service) {
+	c.s = s
+	if in, ok := c.Scheduler.(interface{ InitService(*ipvs.Service) }); ok {
+		in.InitService(s)
 	}
 }
 
-func setAvailable(d *ipvs.Dest, ok bool) {
-	(*atomic.Bool)(unsafe.Pointer(field(d, "available").UnsafeAddr())).Store(ok)
+func (c *capture) AddDest(s *ipvs.Service, d *ipvs.Dest) {
+	if o, ok := c.Scheduler.(ipvs.DestObserver); ok {
+		o.AddDest(s, d)
+	}
+}
+
+func (c *capture) DelDest(s *ipvs.Service, d, prev *ipvs.Dest) {
+	if o, ok := c.Scheduler.(ipvs.DestObserver); ok {
+		o.DelDest(s, d, prev)
+	}
+}
+
+func (c *capture) UpdDest(s *ipvs.Service, d *ipvs.Dest) {
+	if o, ok := c.Scheduler.(ipvs.DestObserver); ok {
+		o.UpdDest(s, d)
+	}
 }
 
 var vip = netip.MustParseAddr("10.0.0.1")
 
-// harness is one virtual service with its scheduler, changed like the
-// kernel's ip_vs_ctl.c does (new dests at the head, hooks after the change).
+// harness is one virtual service with its scheduler.
 type harness struct {
 	t     testing.TB
+	dir   *ipvs.Director
+	key   ipvs.ServiceKey
 	s     *ipvs.Service
-	sch   ipvs.Scheduler
+	sch   ipvs.Scheduler // the real scheduler
 	now   ipvs.Time
 	sport uint16
-	// uthr holds upper thresholds (-x) for the OVERLOAD emulation.
-	uthr map[*ipvs.Dest]int32
+	// uthr holds upper thresholds (-x) for the OVERLOAD emulation of bind.
+	uthr map[*ipvs.Dest]uint32
 }
 
 func newHarness(t testing.TB, name string, flags ipvs.ServiceFlags, opts ...Option) *harness {
 	t.Helper()
-	sch, err := NewWith(name, opts...)
-	if err != nil {
+	var c *capture
+	dir := ipvs.NewDirector(&ipvs.Config{Schedulers: func(n string) (ipvs.Scheduler, error) {
+		sch, err := NewWith(n, opts...)
+		if err != nil {
+			return nil, err
+		}
+		c = &capture{Scheduler: sch}
+		return c, nil
+	}})
+	key := ipvs.ServiceKey{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Addr: vip, Port: 80}
+	if err := dir.AddService(ipvs.ServiceConfig{ServiceKey: key, Scheduler: name, Flags: flags}); err != nil {
 		t.Fatal(err)
 	}
-	cfg := ipvs.ServiceConfig{ServiceKey: ipvs.ServiceKey{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Addr: vip, Port: 80}, Scheduler: name, Flags: flags}
-	s := ipvs.NewSchedTestService(cfg, nil)
-	if in, ok := sch.(interface{ InitService(*ipvs.Service) }); ok {
-		in.InitService(s)
+	if c == nil || c.s == nil {
+		t.Fatal("the director did not bind the scheduler with InitService")
 	}
-	return &harness{t: t, s: s, sch: sch, sport: 40000, uthr: map[*ipvs.Dest]int32{}}
+	return &harness{t: t, dir: dir, key: key, s: c.s, sch: c.Scheduler, sport: 40000, uthr: map[*ipvs.Dest]uint32{}}
 }
 
 func addr(a string) netip.Addr { return netip.MustParseAddr(a) }
 
-// add links a new dest at the head ("ipvsadm -a -r a:port -w w") and calls
-// add_dest.
-func (h *harness) add(a string, port uint16, w int32) *ipvs.Dest {
+func (h *harness) find(a netip.Addr, port uint16) *ipvs.Dest {
+	for _, d := range h.s.Dests() {
+		if d.Addr() == a && d.Port() == port {
+			return d
+		}
+	}
+	return nil
+}
+
+// addCfg is "ipvsadm -a" with a full config.
+func (h *harness) addCfg(dc ipvs.DestConfig) *ipvs.Dest {
 	h.t.Helper()
-	tmp := ipvs.NewSchedTestService(ipvs.ServiceConfig{}, []ipvs.DestState{{Addr: addr(a), Port: port, Weight: w}})
-	d := tmp.Dests()[0]
-	setDests(h.s, append([]*ipvs.Dest{d}, h.s.Dests()...))
-	if o, ok := h.sch.(ipvs.DestObserver); ok {
-		o.AddDest(h.s, d)
+	if dc.Method == 0 {
+		dc.Method = ipvs.FwdMasq
+	}
+	if err := h.dir.AddDest(h.key, dc); err != nil {
+		h.t.Fatal(err)
+	}
+	d := h.find(dc.Addr, dc.Port)
+	if dc.UThreshold != 0 {
+		h.uthr[d] = dc.UThreshold
 	}
 	return d
+}
+
+// add is "ipvsadm -a -r a:port -m -w w".
+func (h *harness) add(a string, port uint16, w int32) *ipvs.Dest {
+	h.t.Helper()
+	return h.addCfg(ipvs.DestConfig{Addr: addr(a), Port: port, Weight: w})
 }
 
 // addAll adds dests ".N" (10.8.0.N:80) with the given weights, in order.
 func (h *harness) addAll(ws map[string]int32, order ...string) map[string]*ipvs.Dest {
 	m := map[string]*ipvs.Dest{}
 	for _, n := range order {
-		m[n] = h.add("10.8.0"+n, 80, ws[n])
+		w, ok := ws[n]
+		if !ok {
+			w = 1
+		}
+		m[n] = h.add("10.8.0"+n, 80, w)
 	}
 	return m
 }
 
-// del unlinks d and calls del_dest with its predecessor.
+// del is "ipvsadm -d".
 func (h *harness) del(d *ipvs.Dest) {
 	h.t.Helper()
-	ds := h.s.Dests()
-	i := d.Index()
-	if ds[i] != d {
-		h.t.Fatal("dest not in list")
-	}
-	var prev *ipvs.Dest
-	if i > 0 {
-		prev = ds[i-1]
-	}
-	setAvailable(d, false)
-	nds := append(append([]*ipvs.Dest{}, ds[:i]...), ds[i+1:]...)
-	setDests(h.s, nds)
-	if o, ok := h.sch.(ipvs.DestObserver); ok {
-		o.DelDest(h.s, d, prev)
+	if err := h.dir.DelDest(h.key, d.Addr(), d.Port()); err != nil {
+		h.t.Fatal(err)
 	}
 }
 
-// edit sets d's weight ("ipvsadm -e -w") and calls upd_dest.
+// edit is "ipvsadm -e -w w".
 func (h *harness) edit(d *ipvs.Dest, w int32) {
-	d.SetTestWeight(w)
-	if o, ok := h.sch.(ipvs.DestObserver); ok {
-		o.UpdDest(h.s, d)
+	h.t.Helper()
+	if err := h.dir.EditDest(h.key, ipvs.DestConfig{Addr: d.Addr(), Port: d.Port(), Method: d.Method(), Weight: w, UThreshold: h.uthr[d]}); err != nil {
+		h.t.Fatal(err)
 	}
 }
 
@@ -130,13 +157,13 @@ func (h *harness) bind(d *ipvs.Dest) {
 	}
 	a, tot := d.ActiveConns()+1, d.TotalConns()+1
 	ov := d.Overloaded()
-	if u := h.uthr[d]; u != 0 && tot == u {
+	if u := int32(h.uthr[d]); u != 0 && tot == u {
 		ov = tot >= u-u>>2
 	}
 	d.SetTestCounters(a, tot, ov)
 }
 
-// syn schedules one SYN from src (a fresh source port) to dst and binds
+// synTo schedules one SYN from src (a fresh source port) to dst and binds
 // the chosen dest.
 func (h *harness) synTo(src string, dst netip.Addr) *ipvs.Dest {
 	h.sport++
@@ -147,7 +174,7 @@ func (h *harness) synTo(src string, dst netip.Addr) *ipvs.Dest {
 
 func (h *harness) syn(src string) *ipvs.Dest { return h.synTo(src, vip) }
 
-// pick schedules without binding.
+// pick schedules src:sport without binding.
 func (h *harness) pick(src string, sport uint16) *ipvs.Dest {
 	return h.sch.Schedule(h.s, h.pkt(src, sport, vip), h.now)
 }
@@ -165,7 +192,7 @@ func itoa(n int) string {
 	if n == 0 {
 		return "0"
 	}
-	var b [8]byte
+	var b [12]byte
 	i := len(b)
 	for n > 0 {
 		i--
@@ -179,20 +206,42 @@ func itoa(n int) string {
 func expectSeq(t *testing.T, what string, got []string, want ...string) {
 	t.Helper()
 	if len(got) != len(want) {
-		t.Fatalf("%s: got %v, want %v", what, got, want)
+		t.Fatalf("%s:\n got %v\nwant %v", what, got, want)
 	}
 	for i := range got {
 		if got[i] != want[i] {
-			t.Fatalf("%s: got %v, want %v", what, got, want)
+			t.Fatalf("%s:\n got %v\nwant %v", what, got, want)
 		}
 	}
 }
 
-// syns sends n SYNs from distinct clients 10.9.0.1.. and returns the names.
+// syns sends n SYNs from the clients 10.9.0.1.. and returns the names.
 func (h *harness) syns(n int) []string {
 	var out []string
 	for i := 1; i <= n; i++ {
 		out = append(out, name(h.syn("10.9.0."+itoa(i))))
+	}
+	return out
+}
+
+// picks schedules (without binding) one packet per client, port 0 unless
+// ports are given.
+func (h *harness) picks(clients []string, ports ...uint16) []string {
+	var out []string
+	for i, c := range clients {
+		var p uint16
+		if i < len(ports) {
+			p = ports[i]
+		}
+		out = append(out, name(h.pick(c, p)))
+	}
+	return out
+}
+
+func clients(n int) []string {
+	var out []string
+	for i := 1; i <= n; i++ {
+		out = append(out, "10.9.0."+itoa(i))
 	}
 	return out
 }
