@@ -41,6 +41,15 @@ const (
 // oracle's tool gives up after 50 ms and its socket is closed with FIN.
 const closeDelay = 50 * time.Millisecond
 
+// oracleSchedulers are the schedulers of the oracle's kernel: all but twos
+// (CONFIG_IP_VS_TWOS is not set in Debian's 6.1 kernel).
+func oracleSchedulers(name string) (ipvs.Scheduler, error) {
+	if name == "twos" {
+		return nil, fmt.Errorf("%w: %q is not built in the reference kernel", ipvs.ErrSchedulerNotFound, name)
+	}
+	return sched.New(name)
+}
+
 type packet struct {
 	proto        uint8
 	src, dst     netip.Addr
@@ -71,7 +80,7 @@ type Player struct {
 // NewPlayer returns a player writing its transcript to w, with a fresh
 // director using every kernel scheduler.
 func NewPlayer(w io.Writer) *Player {
-	d := ipvs.NewDirector(&ipvs.Config{Schedulers: sched.New})
+	d := ipvs.NewDirector(&ipvs.Config{Schedulers: oracleSchedulers})
 	p := &Player{Director: d, w: w, listen: map[netip.AddrPort]bool{}, rsAddr: map[netip.Addr]bool{}}
 	d.Advance(0)
 	return p
@@ -316,8 +325,21 @@ func (p *Player) connect(pk packet, hold time.Duration, dial bool, try int) {
 
 // close plays the client's close of an established connection and the
 // real server's answer: FIN in, ACK and FIN out, last ACK in.
-func (p *Player) close(pk, reply packet) {
+func (p *Player) close(pk, reply packet) { p.sendFin(pk, reply, 0) }
+
+// finRTO is the retransmission timeout of an unacknowledged FIN on the
+// oracle's loopback-fast paths: TCP_RTO_MIN (200 ms), doubling; Linux
+// gives up after tcp_retries2 (15) tries.
+const finRTO = 200 * time.Millisecond
+
+func (p *Player) sendFin(pk, reply packet, try int) {
 	r := p.send(pk, ipvs.TCPFin|ipvs.TCPAck, lenAck, ipvs.DirIn)
+	if r.Verdict == ipvs.VerdictDrop && try < 15 {
+		// Dropped by the director (its real server was deleted): the
+		// client retransmits the FIN.
+		p.at(p.now.Add(finRTO<<try), func() { p.sendFin(pk, reply, try+1) })
+		return
+	}
 	if r.Verdict != ipvs.VerdictForward || r.Conn == nil {
 		return
 	}
