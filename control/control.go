@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -25,15 +26,6 @@ import (
 
 // Clock gives the current time on the core's clock.
 type Clock interface{ Now() ipvs.Time }
-
-// MonoClock is the real clock: monotonic time since it was created.
-type MonoClock struct{ start time.Time }
-
-// NewMonoClock returns a clock starting now.
-func NewMonoClock() *MonoClock { return &MonoClock{start: time.Now()} }
-
-// Now returns the time since the clock was created.
-func (c *MonoClock) Now() ipvs.Time { return ipvs.Time(time.Since(c.start)) }
 
 // DataPlane is what the controller tells about configuration changes.
 type DataPlane interface {
@@ -225,6 +217,19 @@ func (c *Controller) Handler(token string) http.Handler {
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(v)
+}
+
+// DefaultSocket is where golvsd listens and golvsadm connects unless told
+// otherwise: $GOLVS_SOCKET, /run/golvs/golvsd.sock for root, else a file in
+// the temporary directory named after the user id.
+func DefaultSocket() string {
+	if s := os.Getenv("GOLVS_SOCKET"); s != "" {
+		return s
+	}
+	if os.Geteuid() == 0 {
+		return "/run/golvs/golvsd.sock"
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("golvsd-%d.sock", os.Geteuid()))
 }
 
 // ListenUnix listens on a Unix socket with mode 0600, replacing a stale one.
