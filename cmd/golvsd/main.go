@@ -42,6 +42,7 @@ func run(args []string) error {
 	socket := fs.String("socket", control.DefaultSocket(), "control socket (mode 0600)")
 	demoAddr := fs.String("demo-listen", "127.0.0.1:8080", "virtual service address of the embedded demo")
 	drain := fs.Duration("drain", 10*time.Second, "bound on draining flows at SIGTERM")
+	runDemo := fs.Bool("demo", true, "run the embedded demo (three loopback backends behind -demo-listen)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -65,11 +66,13 @@ func run(args []string) error {
 	defer os.Remove(*socket)
 	log.Info("control socket", "path", *socket)
 
-	demo, err := startDemo(ctx, ctl, *demoAddr, log)
-	if err != nil {
-		return err
+	if *runDemo {
+		demo, err := startDemo(ctx, ctl, *demoAddr, log)
+		if err != nil {
+			return err
+		}
+		defer demo.Close()
 	}
-	defer demo.Close()
 
 	<-ctx.Done()
 	log.Info("shutting down", "drain", *drain)
