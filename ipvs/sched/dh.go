@@ -54,3 +54,9 @@ func (x *dh) Schedule(s *ipvs.Service, p *ipvs.Packet, _ ipvs.Time) *ipvs.Dest {
 	}
 	return d
 }
+
+// Preview is Schedule, which changes nothing but builds the table on first
+// use (what init_service would have built).
+func (x *dh) Preview(s *ipvs.Service, p *ipvs.Packet, now ipvs.Time) *ipvs.Dest {
+	return x.Schedule(s, p, now)
+}

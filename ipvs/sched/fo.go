@@ -19,3 +19,8 @@ func (fo) Schedule(s *ipvs.Service, _ *ipvs.Packet, _ ipvs.Time) *ipvs.Dest {
 	}
 	return h
 }
+
+// Preview is Schedule, which changes nothing.
+func (fo) Preview(s *ipvs.Service, p *ipvs.Packet, now ipvs.Time) *ipvs.Dest {
+	return fo{}.Schedule(s, p, now)
+}

@@ -24,3 +24,8 @@ func (lc) Schedule(s *ipvs.Service, _ *ipvs.Packet, _ ipvs.Time) *ipvs.Dest {
 	}
 	return least
 }
+
+// Preview is Schedule, which changes nothing.
+func (lc) Preview(s *ipvs.Service, p *ipvs.Packet, now ipvs.Time) *ipvs.Dest {
+	return lc{}.Schedule(s, p, now)
+}

@@ -30,3 +30,8 @@ func (nq) Schedule(s *ipvs.Service, _ *ipvs.Packet, _ ipvs.Time) *ipvs.Dest {
 	}
 	return least
 }
+
+// Preview is Schedule, which changes nothing.
+func (nq) Preview(s *ipvs.Service, p *ipvs.Packet, now ipvs.Time) *ipvs.Dest {
+	return nq{}.Schedule(s, p, now)
+}

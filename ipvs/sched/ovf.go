@@ -24,3 +24,8 @@ func (ovf) Schedule(s *ipvs.Service, _ *ipvs.Packet, _ ipvs.Time) *ipvs.Dest {
 	}
 	return h
 }
+
+// Preview is Schedule, which changes nothing.
+func (ovf) Preview(s *ipvs.Service, p *ipvs.Packet, now ipvs.Time) *ipvs.Dest {
+	return ovf{}.Schedule(s, p, now)
+}

@@ -35,7 +35,20 @@ func (x *rr) DelDest(_ *ipvs.Service, d, prev *ipvs.Dest) {
 // OVERLOADED and has weight > 0; the current dest itself is the last
 // candidate. From the list head, one pass is made.
 func (x *rr) Schedule(s *ipvs.Service, _ *ipvs.Packet, _ ipvs.Time) *ipvs.Dest {
-	ds := s.Dests()
+	d := x.next(s.Dests())
+	if d != nil {
+		x.cur = d
+	}
+	return d
+}
+
+// Preview returns what Schedule would pick, without moving the position.
+func (x *rr) Preview(s *ipvs.Service, _ *ipvs.Packet, _ ipvs.Time) *ipvs.Dest {
+	return x.next(s.Dests())
+}
+
+// next is the walk of ip_vs_rr_schedule.
+func (x *rr) next(ds []*ipvs.Dest) *ipvs.Dest {
 	last := -1 // index of the current dest; -1: the list head
 	if c := x.cur; c != nil {
 		// A position that is no longer in the list (the hooks were not
@@ -46,13 +59,11 @@ func (x *rr) Schedule(s *ipvs.Service, _ *ipvs.Packet, _ ipvs.Time) *ipvs.Dest {
 	}
 	for i := last + 1; i < len(ds); i++ {
 		if d := ds[i]; !d.Overloaded() && d.Weight() > 0 {
-			x.cur = d
 			return d
 		}
 	}
 	for i := 0; i <= last; i++ {
 		if d := ds[i]; !d.Overloaded() && d.Weight() > 0 {
-			x.cur = d
 			return d
 		}
 	}

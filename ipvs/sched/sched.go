@@ -122,6 +122,21 @@ var (
 	_ ipvs.DestObserver = (*dh)(nil)
 	_ ipvs.DestObserver = (*sh)(nil)
 	_ ipvs.DestObserver = (*mh)(nil)
+
+	// Every scheduler whose decision has no side effect can preview it
+	// for the core's Explain; twos (it draws random numbers), lblc and
+	// lblcr (the decision updates the cache) cannot.
+	_ ipvs.Previewer = (*rr)(nil)
+	_ ipvs.Previewer = (*wrr)(nil)
+	_ ipvs.Previewer = lc{}
+	_ ipvs.Previewer = wlc{}
+	_ ipvs.Previewer = sed{}
+	_ ipvs.Previewer = nq{}
+	_ ipvs.Previewer = fo{}
+	_ ipvs.Previewer = ovf{}
+	_ ipvs.Previewer = (*dh)(nil)
+	_ ipvs.Previewer = (*sh)(nil)
+	_ ipvs.Previewer = (*mh)(nil)
 )
 
 // hash32 is include/linux/hash.h: hash_32 (the generic __hash_32):

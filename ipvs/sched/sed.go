@@ -13,3 +13,8 @@ func (sed) Name() string { return "sed" }
 func (sed) Schedule(s *ipvs.Service, _ *ipvs.Packet, _ ipvs.Time) *ipvs.Dest {
 	return leastLoaded(s.Dests(), true)
 }
+
+// Preview is Schedule, which changes nothing.
+func (sed) Preview(s *ipvs.Service, p *ipvs.Packet, now ipvs.Time) *ipvs.Dest {
+	return sed{}.Schedule(s, p, now)
+}

@@ -103,3 +103,9 @@ func (x *sh) Schedule(s *ipvs.Service, p *ipvs.Packet, _ ipvs.Time) *ipvs.Dest {
 	}
 	return nil
 }
+
+// Preview is Schedule, which changes nothing but builds the table on first
+// use (what init_service would have built).
+func (x *sh) Preview(s *ipvs.Service, p *ipvs.Packet, now ipvs.Time) *ipvs.Dest {
+	return x.Schedule(s, p, now)
+}

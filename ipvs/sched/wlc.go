@@ -13,3 +13,8 @@ func (wlc) Name() string { return "wlc" }
 func (wlc) Schedule(s *ipvs.Service, _ *ipvs.Packet, _ ipvs.Time) *ipvs.Dest {
 	return leastLoaded(s.Dests(), false)
 }
+
+// Preview is Schedule, which changes nothing.
+func (wlc) Preview(s *ipvs.Service, p *ipvs.Packet, now ipvs.Time) *ipvs.Dest {
+	return wlc{}.Schedule(s, p, now)
+}

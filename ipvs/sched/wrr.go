@@ -76,6 +76,13 @@ func (x *wrr) DelDest(s *ipvs.Service, _, _ *ipvs.Dest) { x.changed(s) }
 // UpdDest is ip_vs_wrr_dest_changed.
 func (x *wrr) UpdDest(s *ipvs.Service, _ *ipvs.Dest) { x.changed(s) }
 
+// Preview returns what Schedule would pick, running the walk on a copy of
+// the mark.
+func (x *wrr) Preview(s *ipvs.Service, p *ipvs.Packet, now ipvs.Time) *ipvs.Dest {
+	c := *x
+	return c.Schedule(s, p, now)
+}
+
 // Schedule is ip_vs_wrr.c: ip_vs_wrr_schedule: walk from the dest after cl
 // for one that is not OVERLOADED with weight >= cw; at the end of the list
 // lower cw by di (back to mw below 1) and continue from the head, stopping
