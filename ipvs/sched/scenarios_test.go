@@ -446,3 +446,49 @@ func TestHashPortProtocols(t *testing.T) {
 		}
 	}
 }
+
+// IPv6: the hashing schedulers fold the address (XOR of its four words, in
+// host order: ip_vs_sh_hashkey, ip_vs_mh_hashkey, ip_vs_lblc_hashkey); mh
+// reads an IPv6 dest of an IPv4 service by its first word (svc->af).
+func TestIPv6Hashing(t *testing.T) {
+	a := addr("2001:db8::1:2")
+	want := uint32(0x20010db8) ^ 0 ^ 0 ^ 0x00010002
+	if got := ipvs.AddrHash(a); got != want {
+		t.Fatalf("fold %#x, want %#x", got, want)
+	}
+	cfg := ipvs.ServiceConfig{ServiceKey: ipvs.ServiceKey{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Addr: vip, Port: 80}}
+	s := ipvs.NewSchedTestService(cfg, []ipvs.DestState{{Addr: a, Port: 80, Weight: 1}, {Addr: addr("10.8.0.1"), Port: 80, Weight: 1}})
+	if got := mhDestFold(s, s.Dests()[0]); got != 0x20010db8 {
+		t.Errorf("IPv6 dest of an IPv4 service folds to %#x, want 0x20010db8", got)
+	}
+	if got := mhDestFold(s, s.Dests()[1]); got != 0x0a080001 {
+		t.Errorf("IPv4 dest folds to %#x", got)
+	}
+	cfg6 := ipvs.ServiceConfig{ServiceKey: ipvs.ServiceKey{Family: ipvs.AFInet6, Protocol: ipvs.ProtoTCP, Addr: addr("2001:db8::80"), Port: 80}}
+	s6 := ipvs.NewSchedTestService(cfg6, []ipvs.DestState{{Addr: addr("2001:db8::a"), Port: 80, Weight: 1}, {Addr: addr("2001:db8::b"), Port: 80, Weight: 1}})
+	if got := mhDestFold(s6, s6.Dests()[0]); got != 0x20010db8^0xa {
+		t.Errorf("IPv6 dest of an IPv6 service folds to %#x", got)
+	}
+	p := &ipvs.Packet{Family: ipvs.AFInet6, Protocol: ipvs.ProtoTCP, Src: a, Dst: addr("2001:db8::80"), SrcPort: 5000}
+	for _, n := range []string{"sh", "mh", "dh", "lblc", "lblcr"} {
+		x, _ := New(n)
+		x.(interface{ InitService(*ipvs.Service) }).InitService(s6)
+		d := x.Schedule(s6, p, 0)
+		if d == nil {
+			t.Errorf("%s: no dest for an IPv6 client", n)
+			continue
+		}
+		var idx uint32
+		switch n {
+		case "sh":
+			idx = shHashKey(want, 0, 0) // bucket i -> dest i mod 2 (weights 1)
+		case "dh":
+			idx = hash32(ipvs.AddrHash(p.Dst), dhTabBits)
+		default:
+			continue
+		}
+		if d != s6.Dests()[idx%2] {
+			t.Errorf("%s: bucket %d gave dest %d", n, idx, d.Index())
+		}
+	}
+}

@@ -18,7 +18,9 @@
 //
 // Nothing here starts a goroutine or reads a clock: the lblc and lblcr garbage
 // collection, a kernel timer, runs lazily from Schedule on the caller's time.
-// Scheduling decisions do not allocate.
+// Scheduling decisions do not allocate, except that lblc and lblcr allocate a
+// cache entry for a new destination address when no collected entry is left
+// to reuse (where the kernel calls kmalloc).
 package sched
 
 import (
