@@ -87,11 +87,12 @@ func viewConn(c *ipvs.ConnInfo) connView {
 }
 
 // FormatConns writes `ipvsadm -L -c` (list_conn and print_conn, which
-// reprint /proc/net/ip_vs_conn): the entries in the order given. With
+// reprint /proc/net/ip_vs_conn): the entries in the order given. Ports
+// print as numbers with or without numeric (see Config.PortNames). With
 // persistentConnColumns (--persistent-conn) the title gains the "pe name"
 // and "pe_data" columns and entries with persistence-engine data print them.
 func FormatConns(w io.Writer, conns []ipvs.ConnInfo, persistentConnColumns bool, numeric bool) error {
-	return formatConns(w, conns, persistentConnColumns, numeric, BuiltinServices)
+	return formatConns(w, conns, persistentConnColumns, numeric, NoServices)
 }
 
 func formatConns(w io.Writer, conns []ipvs.ConnInfo, pc, numeric bool, db ServiceDB) error {

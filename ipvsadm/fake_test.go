@@ -1,6 +1,7 @@
 package ipvsadm
 
 import (
+	"bufio"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -246,12 +247,17 @@ func (f *fakeTarget) Daemons() []DaemonConfig { return f.daemons }
 // state renders the configuration, to check that refused commands change
 // nothing.
 func (f *fakeTarget) state() string {
+	svcs := append([]*ipvs.ServiceInfo(nil), f.svcs...)
+	sort.SliceStable(svcs, func(i, j int) bool { return fmt.Sprint(svcs[i].ServiceKey) < fmt.Sprint(svcs[j].ServiceKey) })
 	var b strings.Builder
-	for _, s := range f.svcs {
+	for _, s := range svcs {
 		fmt.Fprintf(&b, "%+v\n", s.ServiceConfig)
+		var ds []string
 		for _, d := range s.Dests {
-			fmt.Fprintf(&b, "  %+v\n", d.DestConfig)
+			ds = append(ds, fmt.Sprintf("  %+v\n", d.DestConfig))
 		}
+		sort.Strings(ds)
+		b.WriteString(strings.Join(ds, ""))
 	}
 	fmt.Fprintf(&b, "%v\n", f.timeouts)
 	ds := append([]DaemonConfig(nil), f.daemons...)
@@ -262,3 +268,5 @@ func (f *fakeTarget) state() string {
 
 // plainTarget is a Target without the optional interfaces.
 type plainTarget struct{ Target }
+
+func bufio_NewReader(s string) *bufio.Reader { return bufio.NewReader(strings.NewReader(s)) }

@@ -15,8 +15,8 @@ import (
 // ListOptions selects an ipvsadm listing layout.
 type ListOptions struct {
 	// Numeric prints addresses and ports as numbers (-n). Without it ports
-	// are named from the services database; addresses are never resolved
-	// (golvs does not use DNS), so they print as with -n.
+	// are named from PortNames; addresses are never resolved (golvs does
+	// not use DNS), so they print as with -n.
 	Numeric bool
 	// Layouts; when several are set ipvsadm uses the first of Stats, Rate,
 	// Thresholds, PersistentConn, TunInfo.
@@ -32,8 +32,10 @@ type ListOptions struct {
 	// Size is the connection table size shown in the version line; 0
 	// means 4096 (CONFIG_IP_VS_TAB_BITS=12).
 	Size int
-	// Services names ports when not Numeric; nil means BuiltinServices.
-	Services ServiceDB
+	// PortNames names ports when not Numeric; nil names none, so ports
+	// print as numbers as on the reference oracle (its guest has no
+	// /etc/services). BuiltinServices gives Debian's usual names.
+	PortNames ServiceDB
 
 	rule bool // -S: the save format
 }
@@ -45,10 +47,10 @@ const Version = "1.2.1"
 const VersionString = "ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)"
 
 func (o *ListOptions) db() ServiceDB {
-	if o.Services == nil {
-		return BuiltinServices
+	if o.PortNames == nil {
+		return NoServices
 	}
-	return o.Services
+	return o.PortNames
 }
 
 // svcView is a service as libipvs's ipvs_service_entry_t holds it.
@@ -129,7 +131,7 @@ func viewService(s *ipvs.ServiceInfo) svcView {
 		stats:    s.Stats,
 		info:     s,
 	}
-	if v.netmask == 0 {
+	if v.netmask == 0 && !s.NetmaskSet {
 		if af == afInet6 {
 			v.netmask = 128
 		} else {

@@ -312,10 +312,16 @@ func Parse(args []string) (*Command, error) {
 	return Config{}.Parse(args)
 }
 
-// Config adjusts golvs's stand-ins for what ipvsadm asks the system.
+// Config adjusts golvs's stand-ins for what ipvsadm asks the system's
+// services database (/etc/services).
 type Config struct {
-	// Services resolves port names; nil means BuiltinServices.
+	// Services resolves the port names given on the command line
+	// ("10.0.0.1:http"); nil means BuiltinServices.
 	Services ServiceDB
+	// PortNames names ports in listings without -n and in -S without -n;
+	// nil names none: ports print as numbers, as on the reference oracle,
+	// whose guest has no /etc/services. BuiltinServices prints "http".
+	PortNames ServiceDB
 }
 
 func (cfg Config) db() ServiceDB {
@@ -1010,6 +1016,7 @@ func (s *svcEntry) config() ipvs.ServiceConfig {
 	}
 	return ipvs.ServiceConfig{
 		ServiceKey: k,
+		NetmaskSet: true,
 		Scheduler:  s.sched,
 		Flags:      ipvs.ServiceFlags(s.flags),
 		Timeout:    s.timeout,

@@ -56,6 +56,7 @@ func Run(t Target, args []string, stdin io.Reader, stdout, stderr io.Writer, now
 func (cfg Config) Run(t Target, args []string, stdin io.Reader, stdout, stderr io.Writer, now ipvs.Time) int {
 	r := &runner{
 		p:      parser{db: cfg.db()},
+		names:  cfg.PortNames,
 		t:      t,
 		stdin:  stdin,
 		stdout: stdout,
@@ -71,6 +72,7 @@ func exitStatus(st int) int { return st & 0xff }
 
 type runner struct {
 	p      parser
+	names  ServiceDB
 	t      Target
 	stdin  io.Reader
 	stdout io.Writer
@@ -108,7 +110,7 @@ func (r *runner) processOptions(args []string, readingStdin bool) (int, bool) {
 		return r.restore()
 	case CmdSave:
 		opt := cmd.List
-		opt.Services = r.p.db
+		opt.PortNames = r.names
 		FormatList(r.stdout, r.t.Services(), opt)
 		return 0, false
 	}
@@ -188,7 +190,7 @@ func FindService(svcs []ipvs.ServiceInfo, key ipvs.ServiceKey) (ipvs.ServiceInfo
 
 func (r *runner) list(cmd *Command) (int, bool) {
 	opt := cmd.List
-	opt.Services = r.p.db
+	opt.PortNames = r.names
 	if st, ok := r.t.(SizeTarget); ok {
 		opt.Size = st.ConnTableSize()
 	}
@@ -199,7 +201,7 @@ func (r *runner) list(cmd *Command) (int, bool) {
 		if json {
 			FormatConnsJSON(r.stdout, conns)
 		} else {
-			formatConns(r.stdout, conns, opt.PersistentConn, opt.Numeric, r.p.db)
+			formatConns(r.stdout, conns, opt.PersistentConn, opt.Numeric, opt.db())
 		}
 	case cmd.Options&OptService != 0:
 		s, ok := FindService(r.t.Services(), cmd.Service.ServiceKey)
