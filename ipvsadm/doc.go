@@ -18,11 +18,15 @@
 //   - Names: no DNS and no /etc/hosts. A host name where ipvsadm accepts one
 //     (-t, -u, --sctp-service, -r, -M) is refused as an unresolvable name
 //     is; every numeric form glibc's inet_aton and inet_pton accept works.
-//     Listings without -n print addresses numerically. Port names come from
-//     a [ServiceDB]: by default [BuiltinServices], a small excerpt of
-//     Debian's /etc/services (ftp, ssh, smtp, domain, http, https, sip, ...);
-//     [NoServices] resolves none, as on the oracle's guest, where
-//     `ipvsadm -L` prints numeric ports. Choose one with [Config].
+//     Port names given on the command line ("10.0.0.1:http") are looked up
+//     in a [ServiceDB]: by default [BuiltinServices], a small excerpt of
+//     Debian's /etc/services (ftp, ssh, telnet, smtp, domain, http, https,
+//     pop3, imap2, ldap, sip, mysql, postgresql, http-alt, ...).
+//   - Listings without -n print addresses numerically and, by default,
+//     ports numerically too: that is what the reference oracle prints (its
+//     guest has no /etc/services), and its transcripts are golvs's golden
+//     data. [Config].PortNames = [BuiltinServices] prints "10.0.0.1:http"
+//     as a Debian host would.
 //   - The weight accepts 0..2147483647, as Debian's ipvsadm 1.31 does
 //     (upstream stops at 65535).
 //   - popt's "!#:+" argument expansion is applied, except that where popt

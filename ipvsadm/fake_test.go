@@ -28,7 +28,7 @@ func newFake() *fakeTarget {
 }
 
 var knownSchedulers = map[string]bool{"rr": true, "wrr": true, "lc": true, "wlc": true, "lblc": true, "lblcr": true,
-	"dh": true, "sh": true, "sed": true, "nq": true, "fo": true, "ovf": true, "mh": true}
+	"dh": true, "sh": true, "sed": true, "nq": true, "fo": true, "ovf": true, "mh": true, "none": true}
 
 func sameKey(a, b ipvs.ServiceKey) bool {
 	if a.Family != b.Family || a.FWMark != b.FWMark {
@@ -104,6 +104,16 @@ func (f *fakeTarget) Flush() error {
 }
 
 func checkDest(d ipvs.DestConfig) error {
+	// ip_vs_ctl.c: ip_vs_add_dest/ip_vs_edit_dest: unicast or local only
+	a := d.Addr
+	if a.Is4() {
+		b := a.As4()
+		if b[0] == 0 || b[0]&0xf0 == 0xe0 || a == netip.MustParseAddr("255.255.255.255") {
+			return ipvs.ErrInvalid
+		}
+	} else if a.IsMulticast() || a.IsUnspecified() || a.IsLinkLocalUnicast() {
+		return ipvs.ErrInvalid
+	}
 	if d.Weight < 0 {
 		return ipvs.ErrRange
 	}

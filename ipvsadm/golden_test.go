@@ -279,6 +279,47 @@ func TestSortQuirk(t *testing.T) {
 		"FWM 5", "FWM 7", "FWM -2147483647", "TCP 10.0.0.1:0",
 	}
 	checkText(t, "sorted", strings.Join(got, "\n")+"\n", strings.Join(want, "\n")+"\n")
+
+	// replay/testdata/kernel/093-list-sorting-quirks: the kernel lists
+	// address services (in hash order) before fwmark services (in the
+	// order of (mark + c) mod 256 for an unknown c). Some such order must
+	// give the recorded listing, and not every order does.
+	addrs := []ipvs.ServiceInfo{k(6, "10.0.0.1", 80), k(6, "200.0.0.1", 80), k(6, "10.0.0.1", 8080), k(6, "10.0.0.1", 443), k(17, "10.0.0.1", 53)}
+	marks := []ipvs.ServiceInfo{f(ipvs.AFInet, 2147483649), f(ipvs.AFInet, 7), f(ipvs.AFInet, 300)}
+	want093 := "TCP 200.0.0.1:80|TCP 10.0.0.1:80|TCP 10.0.0.1:443|TCP 10.0.0.1:8080|UDP 10.0.0.1:53|FWM 7|FWM 300|FWM -2147483647"
+	matches, orders := 0, 0
+	var perm func(p []ipvs.ServiceInfo, i int)
+	perm = func(p []ipvs.ServiceInfo, i int) {
+		if i == len(p) {
+			for r := 0; r < 3; r++ {
+				in := append(append([]ipvs.ServiceInfo(nil), p...), marks[r:]...)
+				in = append(in, marks[:r]...)
+				var names []string
+				for _, s := range SortServices(in) {
+					if s.FWMark != 0 {
+						names = append(names, "FWM "+strconv.Itoa(int(int32(s.FWMark))))
+					} else {
+						names = append(names, ipvs.ProtoName(s.Protocol)+" "+netip.AddrPortFrom(s.Addr, s.Port).String())
+					}
+				}
+				orders++
+				if strings.Join(names, "|") == want093 {
+					matches++
+				}
+			}
+			return
+		}
+		for j := i; j < len(p); j++ {
+			p[i], p[j] = p[j], p[i]
+			perm(p, i+1)
+			p[i], p[j] = p[j], p[i]
+		}
+	}
+	perm(addrs, 0)
+	if matches == 0 || matches == orders {
+		t.Errorf("093: %d of %d kernel orders give the recorded listing", matches, orders)
+	}
+	t.Logf("093: %d of %d kernel orders give the recorded listing", matches, orders)
 }
 
 // TestOracleExamples rebuilds the oracle's example runs: the scenario's
