@@ -6,6 +6,7 @@ package ipvs_test
 import (
 	"fmt"
 	"net/netip"
+	"runtime/metrics"
 	"sort"
 	"strings"
 	"testing"
@@ -291,4 +292,31 @@ func (r *rig) svcStats(k ipvs.ServiceKey) ipvs.StatsInfo {
 		r.t.Fatalf("Service: %v", err)
 	}
 	return si.Stats
+}
+
+// memGuard panics (ending the test binary with a message) when the live
+// heap grows by more than limit bytes while it runs: a corrupted connection
+// table (a chain that loops) makes Conns() append forever, and the machine
+// is shared. The returned function stops the guard.
+func memGuard(name string, limit uint64) func() {
+	stop := make(chan struct{})
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	base := s[0].Value.Uint64()
+	go func() {
+		tk := time.NewTicker(20 * time.Millisecond)
+		defer tk.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tk.C:
+			}
+			metrics.Read(s)
+			if v := s[0].Value.Uint64(); v > base+limit {
+				panic(fmt.Sprintf("%s: heap grew by %d MiB: runaway loop (connection table chain cycle?)", name, (v-base)>>20))
+			}
+		}
+	}()
+	return func() { close(stop) }
 }
