@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/netip"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -565,5 +566,27 @@ func TestReadConfigLine(t *testing.T) {
 	want := []string{"a,b", "", "", "", "c,d", "e,f", strings.Repeat("x", 4096) + "," + "xxxx"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("got %q", got)
+	}
+}
+
+// TestMergedOutput: with stdout and stderr on one writer, error lines come
+// first, as through a pipe (stdout block-buffered, stderr not).
+func TestMergedOutput(t *testing.T) {
+	fake := newFake()
+	var b bytes.Buffer
+	rc := Run(fake, []string{"-R"}, strings.NewReader("-A -t 10.0.0.1:80\n-S -n\n-A -t 10.0.0.1:80\n"), &b, &b, 0)
+	if rc != 255 || b.String() != "Service already exists\n-A -t 10.0.0.1:80 -s wlc\n" {
+		t.Errorf("%d %q", rc, b.String())
+	}
+	// a listing larger than the buffer is written in 4096-byte blocks
+	for i := 0; i < 200; i++ {
+		mustRun(t, fake, "-A", "-u", "10.0.1."+strconv.Itoa(i)+":53")
+	}
+	b.Reset()
+	Run(fake, []string{"-R"}, strings.NewReader("-S -n\n-A -t 10.0.0.1:80\n"), &b, &b, 0)
+	out := b.String()
+	i := strings.Index(out, "Service already exists\n")
+	if i != 4096 {
+		t.Errorf("error at %d of %d", i, len(out))
 	}
 }

@@ -54,17 +54,55 @@ func Run(t Target, args []string, stdin io.Reader, stdout, stderr io.Writer, now
 
 // Run is [Run] with this configuration.
 func (cfg Config) Run(t Target, args []string, stdin io.Reader, stdout, stderr io.Writer, now ipvs.Time) int {
+	out := &stdioBuffer{w: stdout}
 	r := &runner{
 		p:      parser{db: cfg.db()},
 		names:  cfg.PortNames,
 		t:      t,
 		stdin:  stdin,
-		stdout: stdout,
+		stdout: out,
 		stderr: stderr,
 		now:    now,
 	}
 	st, _ := r.processOptions(args, false)
+	out.flush()
 	return exitStatus(st)
+}
+
+// stdioBuffer imitates glibc's fully buffered stdout on a pipe (a 4096-byte
+// buffer, libio/fileops.c: _IO_new_file_xsputn), while stderr is
+// unbuffered: when both go to one pipe, as in the oracle's transcripts,
+// error lines come before the listing text still in the buffer.
+type stdioBuffer struct {
+	w   io.Writer
+	buf []byte
+}
+
+const stdioBufSize = 4096
+
+func (b *stdioBuffer) Write(p []byte) (int, error) {
+	n := len(p)
+	space := stdioBufSize - len(b.buf)
+	if len(p) <= space {
+		b.buf = append(b.buf, p...)
+		return n, nil
+	}
+	b.buf = append(b.buf, p[:space]...)
+	p = p[space:]
+	b.flush()
+	if direct := len(p) - len(p)%stdioBufSize; direct > 0 {
+		b.w.Write(p[:direct])
+		p = p[direct:]
+	}
+	b.buf = append(b.buf, p...)
+	return n, nil
+}
+
+func (b *stdioBuffer) flush() {
+	if len(b.buf) > 0 {
+		b.w.Write(b.buf)
+		b.buf = b.buf[:0]
+	}
 }
 
 // exitStatus converts a C int returned from main to a process status.
