@@ -302,8 +302,9 @@ func TestProxyProtocol(t *testing.T) {
 	}
 }
 
-// Services come and go at run time; an established relay of a removed
-// service goes on.
+// Services come and go at run time. Closing a listener leaves its
+// established relays alone; deleting the core's service ends them as the
+// kernel does (their real servers are no longer available).
 func TestSync(t *testing.T) {
 	r := newRig(t, rigOpts{backends: 1})
 	c, err := dial(t, netip.Addr{}, r.vip)
@@ -312,9 +313,17 @@ func TestSync(t *testing.T) {
 	}
 	defer c.Close()
 	br := bufio.NewReader(c)
-	fmt.Fprintf(c, "ECHO\none\n")
-	if l, err := br.ReadString('\n'); err != nil || l != "one\n" {
-		t.Fatalf("echo: %q %v", l, err)
+	echo := func(s string) error {
+		fmt.Fprintf(c, "%s\n", s)
+		l, err := br.ReadString('\n')
+		if err == nil && l != s+"\n" {
+			err = fmt.Errorf("echo %q", l)
+		}
+		return err
+	}
+	fmt.Fprintf(c, "ECHO\n")
+	if err := echo("one"); err != nil {
+		t.Fatal(err)
 	}
 
 	vip2 := freePort(t, "tcp", netip.MustParseAddr("127.0.0.1"))
@@ -330,19 +339,31 @@ func TestSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustAsk(t, netip.Addr{}, vip2)
-
-	if err := r.d.DelService(r.key); err != nil {
+	if err := echo("two"); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.p.Sync(ServicesOf(r.d.Services())); err != nil {
+
+	// The first service is no longer served: its listener closes, its
+	// relay goes on.
+	if err := r.p.Sync([]Service{{Key: k2}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ask(t, netip.Addr{}, r.vip); err == nil {
-		t.Fatal("removed service still answers")
+		t.Fatal("service no longer synced still answers")
 	}
-	fmt.Fprintf(c, "two\n")
-	if l, err := br.ReadString('\n'); err != nil || l != "two\n" {
-		t.Fatalf("established relay of a removed service: %q %v", l, err)
+	r.p.Sweep()
+	if err := echo("three"); err != nil {
+		t.Fatalf("established relay of a listener closed: %v", err)
+	}
+	mustAsk(t, netip.Addr{}, vip2)
+
+	// The core deletes it: the relay ends.
+	if err := r.d.DelService(r.key); err != nil {
+		t.Fatal(err)
+	}
+	r.p.Sweep()
+	if err := echo("four"); err == nil {
+		t.Fatal("relay of a deleted service still open")
 	}
 	mustAsk(t, netip.Addr{}, vip2)
 }

@@ -31,6 +31,9 @@ type udpService struct {
 	closed bool
 	sess   map[udpKey]*udpSess
 	byFd   map[int32]*udpSess
+	// clients counts the sessions of each client: a draining service
+	// (removed by Sync) serves only clients that have one.
+	clients map[netip.AddrPort]int
 }
 
 type udpKey struct{ client, dest netip.AddrPort }
@@ -75,7 +78,7 @@ func (p *Proxy) listenUDP(s Service) (*udpService, error) {
 		return nil, err
 	}
 	u := &udpService{p: p, conn: c, epfd: epfd, evfd: evfd,
-		sess: make(map[udpKey]*udpSess), byFd: make(map[int32]*udpSess)}
+		sess: make(map[udpKey]*udpSess), byFd: make(map[int32]*udpSess), clients: make(map[netip.AddrPort]int)}
 	u.svc.Store(&s)
 	u.wg.Add(2)
 	go u.readClients()
@@ -119,6 +122,16 @@ func (u *udpService) readClients() {
 			continue
 		}
 		client := netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		if u.draining.Load() {
+			u.mu.RLock()
+			known := u.clients[client] > 0
+			u.mu.RUnlock()
+			if !known {
+				// Not served any more: the datagram never reaches the core.
+				p.cnt.udpDropped.Add(1)
+				continue
+			}
+		}
 		vip := u.virtual()
 		*pkt = ipvs.Packet{
 			Protocol: ipvs.ProtoUDP, Src: client.Addr(), SrcPort: client.Port(),
@@ -204,6 +217,7 @@ func (u *udpService) newSess(key udpKey, vip netip.AddrPort, c *ipvs.Conn, now i
 	}
 	u.sess[key] = s
 	u.byFd[int32(fd)] = s
+	u.clients[key.client]++
 	u.p.cnt.udpSessions.Add(1)
 	return s, nil
 }
@@ -217,6 +231,9 @@ func (u *udpService) closeSess(s *udpSess) {
 	unix.Close(s.fd)
 	delete(u.byFd, int32(s.fd))
 	delete(u.sess, s.key)
+	if u.clients[s.key.client]--; u.clients[s.key.client] <= 0 {
+		delete(u.clients, s.key.client)
+	}
 	s.fd = -1
 	u.p.cnt.udpSessions.Add(-1)
 }
