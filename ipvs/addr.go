@@ -24,7 +24,8 @@ func (f Family) String() string {
 
 // FamilyOf returns the family of a.
 func FamilyOf(a netip.Addr) Family {
-	if a.Is4() || a.Is4In6() {
+	// An IPv4-mapped IPv6 address stays IPv6, as in the kernel.
+	if a.Is4() {
 		return AFInet
 	}
 	return AFInet6
@@ -60,8 +61,8 @@ type addr16 [16]byte
 
 func pack(a netip.Addr) addr16 {
 	var p addr16
-	if a.Is4() || a.Is4In6() {
-		b := a.Unmap().As4()
+	if a.Is4() {
+		b := a.As4()
 		copy(p[:4], b[:])
 		return p
 	}

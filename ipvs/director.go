@@ -132,7 +132,6 @@ func normalizeKey(cfg *ServiceConfig) error {
 		if !cfg.Addr.IsValid() {
 			return fmt.Errorf("%w: missing virtual address", ErrInvalid)
 		}
-		cfg.Addr = cfg.Addr.Unmap()
 		cfg.Family = FamilyOf(cfg.Addr)
 		return nil
 	}
@@ -371,7 +370,6 @@ func (d *Director) checkDest(s *Service, dc *DestConfig) error {
 	if !dc.Addr.IsValid() {
 		return fmt.Errorf("%w: missing real server address", ErrInvalid)
 	}
-	dc.Addr = dc.Addr.Unmap()
 	if dc.Method > FwdRoute {
 		return fmt.Errorf("%w: forwarding method %d", ErrInvalid, dc.Method)
 	}
@@ -502,7 +500,6 @@ func (d *Director) DelDest(k ServiceKey, addr netip.Addr, port uint16) error {
 	if s == nil {
 		return ErrServiceNotDefined
 	}
-	addr = addr.Unmap()
 	dst, i := s.findDest(FamilyOf(addr), pack(addr), port)
 	if dst == nil {
 		return ErrNoDest
@@ -659,6 +656,7 @@ func (s *Service) info() ServiceInfo {
 			Flags:      s.flags &^ SvcHashed,
 			Timeout:    s.timeoutSec,
 			Netmask:    s.netmask,
+			NetmaskSet: true,
 			PE:         s.pe,
 		},
 		Stats: s.stats.info(),

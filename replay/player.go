@@ -50,6 +50,10 @@ func oracleSchedulers(name string) (ipvs.Scheduler, error) {
 	return sched.New(name)
 }
 
+// oracleIPVSAdm is ipvsadm as on the oracle's guest, which has no
+// services database: port names are refused and listings are numeric.
+var oracleIPVSAdm = ipvsadm.Config{Services: ipvsadm.NoServices}
+
 type packet struct {
 	proto        uint8
 	src, dst     netip.Addr
@@ -187,7 +191,7 @@ func (p *Player) Line(line string) error {
 
 func (p *Player) ipvsadm(args []string) {
 	var buf bytes.Buffer
-	ipvsadm.Run(p.Director, args, strings.NewReader(""), &buf, &buf, p.now)
+	oracleIPVSAdm.Run(p.Director, args, strings.NewReader(""), &buf, &buf, p.now)
 	p.out(buf.String())
 }
 
@@ -357,7 +361,7 @@ func (p *Player) dump() {
 	run := func(title string, args ...string) {
 		fmt.Fprintf(p.w, "## %s\n", title)
 		var buf bytes.Buffer
-		ipvsadm.Run(p.Director, args, strings.NewReader(""), &buf, &buf, p.now)
+		oracleIPVSAdm.Run(p.Director, args, strings.NewReader(""), &buf, &buf, p.now)
 		io.Copy(p.w, &buf)
 	}
 	run("ipvsadm -L -n", "-L", "-n")
