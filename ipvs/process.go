@@ -130,7 +130,9 @@ func (d *Director) in(p *Packet, now Time, ex *Explanation) Result {
 			c = nil
 		} else {
 			ex.step(ReasonDestUnavailable, "ip_vs_in_hook", "connection's real server was deleted: packet dropped")
-			d.counters.Dropped.Add(1)
+			if ex == nil {
+				d.counters.Dropped.Add(1)
+			}
 			return Result{Verdict: VerdictDrop, Reason: ReasonDestUnavailable}
 		}
 	}
@@ -194,7 +196,9 @@ func (d *Director) trySchedule(af Family, p *Packet, now Time, ex *Explanation) 
 	case ignored > 0:
 		return nil, Result{Verdict: VerdictAccept, Reason: reason}
 	case ignored < 0:
-		d.counters.Dropped.Add(1)
+		if ex == nil {
+			d.counters.Dropped.Add(1)
+		}
 		return nil, Result{Verdict: VerdictDrop, Reason: reason}
 	}
 	return d.leave(s, p, now, reason, ex)
