@@ -5,6 +5,7 @@ package ipvs_test
 // changes, thresholds, "no destination" outcomes, Explain, table limit.
 
 import (
+	"errors"
 	"net/netip"
 	"reflect"
 	"testing"
@@ -917,4 +918,124 @@ func TestTableLimit(t *testing.T) {
 			t.Fatalf("Refused %d, want 2", n)
 		}
 	})
+}
+
+// TestConformanceServiceChanges pins what editing and re-creating a service
+// does (ip_vs_ctl.c: ip_vs_edit_service, __ip_vs_del_service,
+// __ip_vs_update_dest).
+func TestConformanceServiceChanges(t *testing.T) {
+	runRules(t, []rule{
+		{"scheduler-change-resets-rr", func(t *testing.T) {
+			// ip_vs_edit_service: another scheduler object -> done_service
+			// + init_service; the same name keeps the state (spec 8.49).
+			r := newRig(t, nil)
+			k := r.addSvc(tcpSvc("10.0.0.1:80"), "rr")
+			for _, d := range []string{"10.8.0.1:80", "10.8.0.2:80", "10.8.0.3:80"} {
+				r.addDest(k, d)
+			}
+			r.forwardTo(syn("10.9.0.1:1", "10.0.0.1:80"), "10.8.0.3:80")
+			r.forwardTo(syn("10.9.0.2:1", "10.0.0.1:80"), "10.8.0.2:80")
+			if err := r.d.EditService(ipvs.ServiceConfig{ServiceKey: k, Scheduler: "rr"}); err != nil {
+				t.Fatal(err)
+			}
+			r.forwardTo(syn("10.9.0.3:1", "10.0.0.1:80"), "10.8.0.1:80")
+			if err := r.d.EditService(ipvs.ServiceConfig{ServiceKey: k, Scheduler: "wlc"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.d.EditService(ipvs.ServiceConfig{ServiceKey: k, Scheduler: "rr"}); err != nil {
+				t.Fatal(err)
+			}
+			r.forwardTo(syn("10.9.0.4:1", "10.0.0.1:80"), "10.8.0.3:80")
+		}},
+		{"persistence-removed", func(t *testing.T) {
+			// ip_vs_edit_service replaces the flags: without PERSISTENT new
+			// connections take the non-persistent path; old templates
+			// stay until they expire, unused (spec 3.11).
+			r := newRig(t, nil)
+			k := r.addSvc(tcpSvc("10.0.0.1:80"), "rr", persist(60))
+			r.addDest(k, "10.8.0.1:80")
+			r.addDest(k, "10.8.0.2:80")
+			r.forwardTo(syn("10.9.0.1:1", "10.0.0.1:80"), "10.8.0.2:80")
+			if err := r.d.EditService(ipvs.ServiceConfig{ServiceKey: k, Scheduler: "rr"}); err != nil {
+				t.Fatal(err)
+			}
+			r.forwardTo(syn("10.9.0.1:2", "10.0.0.1:80"), "10.8.0.1:80")
+			r.forwardTo(syn("10.9.0.1:3", "10.0.0.1:80"), "10.8.0.2:80")
+			r.wantExpires("TCP NONE 10.9.0.1:0 10.0.0.1:80 10.8.0.2:80", 60*time.Second)
+			r.at(121)
+			r.wantTable()
+		}},
+		{"service-recreated-dest-revived-stats-zeroed", func(t *testing.T) {
+			// __ip_vs_del_service moves the dests to the trash with their
+			// connections; re-adding the dest to the re-created service
+			// revives it (ip_vs_trash_get_dest) with its connection
+			// counters, and zeroes its statistics because its service
+			// object changed (__ip_vs_update_dest) (spec 8.60).
+			r := newRig(t, nil)
+			k := r.addSvc(tcpSvc("10.0.0.1:80"), "rr")
+			r.addDest(k, "10.8.0.1:80")
+			r.forwardTo(syn("10.9.0.1:1", "10.0.0.1:80"), "10.8.0.1:80")
+			r.at(2)
+			if err := r.d.DelService(k); err != nil {
+				t.Fatal(err)
+			}
+			r.outcome(ack("10.9.0.1:1", "10.0.0.1:80"), ipvs.VerdictDrop, ipvs.ReasonDestUnavailable)
+			r.addSvc(k, "rr")
+			r.addDest(k, "10.8.0.1:80")
+			r.wantCounters(k, "10.8.0.1:80 1/0/0")
+			r.at(4)
+			si, _ := r.d.Service(k)
+			if st := si.Dests[0].Stats; st.Conns != 0 || st.InPkts != 0 {
+				t.Fatalf("revived dest stats %+v, want zeroed", st)
+			}
+			r.forwardTo(ack("10.9.0.1:1", "10.0.0.1:80"), "10.8.0.1:80")
+			r.at(6)
+			si, _ = r.d.Service(k)
+			if st := si.Dests[0].Stats; st.Conns != 0 || st.InPkts != 1 {
+				t.Fatalf("revived dest stats %+v, want Conns 0 InPkts 1", st)
+			}
+		}},
+	})
+}
+
+// TestConformanceDestValidation pins the checks of ip_vs_ctl.c:
+// ip_vs_add_dest and ip_vs_edit_dest, in the kernel's order: weight < 0
+// (ERANGE), l_threshold > u_threshold (ERANGE, also when u is 0),
+// u_threshold > INT_MAX (EINVAL), GUE without port (EINVAL).
+func TestConformanceDestValidation(t *testing.T) {
+	cases := []struct {
+		name string
+		dc   ipvs.DestConfig
+		want error
+	}{
+		{"negative-weight", destCfg("10.8.0.1:80", weight(-1)), ipvs.ErrRange},
+		{"lower-above-upper", destCfg("10.8.0.1:80", thresholds(4, 5)), ipvs.ErrRange},
+		{"lower-without-upper", destCfg("10.8.0.1:80", thresholds(0, 5)), ipvs.ErrRange},
+		{"upper-above-int-max", destCfg("10.8.0.1:80", thresholds(1<<31, 0)), ipvs.ErrInvalid},
+		{"lower-above-upper-above-int-max", destCfg("10.8.0.1:80", thresholds(1<<31, 1<<32-1)), ipvs.ErrRange},
+		{"gue-without-port", func() ipvs.DestConfig {
+			d := destCfg("10.8.0.1:80", method(ipvs.FwdTunnel))
+			d.TunType = ipvs.TunGUE
+			return d
+		}(), ipvs.ErrInvalid},
+		{"valid", destCfg("10.8.0.1:80", thresholds(4, 2)), nil},
+	}
+	for _, op := range []string{"add", "edit"} {
+		for _, tc := range cases {
+			t.Run(op+"/"+tc.name, func(t *testing.T) {
+				r := newRig(t, nil)
+				k := r.addSvc(tcpSvc("10.0.0.1:80"), "rr")
+				var err error
+				if op == "add" {
+					err = r.d.AddDest(k, tc.dc)
+				} else {
+					r.addDest(k, "10.8.0.1:80")
+					err = r.d.EditDest(k, tc.dc)
+				}
+				if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+					t.Fatalf("%s dest %+v: error %v, want %v", op, tc.dc, err, tc.want)
+				}
+			})
+		}
+	}
 }
