@@ -288,6 +288,20 @@ func (s *Service) DestPort(sv *Server) uint16 {
 	return s.Addr.Port()
 }
 
+// SetFieldLine records the source line of one of the service's fields,
+// named as in the YAML schema ("scheduler", "sched_flags[0]"), for
+// [Config.Validate]'s messages. Importers of other formats use it; Load
+// records every line itself.
+func (s *Service) SetFieldLine(field string, line int) { s.lines.set(field, line) }
+
+// SetFieldLine records the source line of one of the server's fields
+// ("weight", "tunnel.port"); see [Service.SetFieldLine].
+func (sv *Server) SetFieldLine(field string, line int) { sv.lines.set(field, line) }
+
+// SetFieldLine records the source line of one of the check's fields
+// ("interval", "urls[0].path"); see [Service.SetFieldLine].
+func (c *Check) SetFieldLine(field string, line int) { c.lines.set(field, line) }
+
 // lines maps a field's path relative to its struct to its source line.
 type lines map[string]int
 

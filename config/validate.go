@@ -8,9 +8,18 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/golvs/golvs/ipvs"
 )
+
+// checkText refuses free text that YAML cannot carry: invalid UTF-8.
+func checkText(line int, path, s string) error {
+	if !utf8.ValidString(s) {
+		return errAt(line, path, "%q is not valid UTF-8", s)
+	}
+	return nil
+}
 
 // schedFlagNames are ipvsadm -b's names; the index is the flag's bit
 // (SvcSched1, 2, 3) and the scheduler, if any, the one it belongs to
@@ -40,6 +49,11 @@ var dnsTypes = []string{"A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA"}
 func (c *Config) Validate(schedulers []string) error {
 	if c.LogLevel != "" && indexOf(logLevels, c.LogLevel) < 0 {
 		return errAt(c.lines.at("log_level", 0), "log_level", "%q is not one of %s", c.LogLevel, strings.Join(logLevels, ", "))
+	}
+	for _, f := range []struct{ name, v string }{{"socket", c.Control.Socket}, {"token_file", c.Control.TokenFile}} {
+		if err := checkText(c.lines.at("control", 0), "control."+f.name, f.v); err != nil {
+			return err
+		}
 	}
 	if c.Control.Listen.IsValid() && c.Control.TokenFile == "" {
 		return errAt(c.lines.at("control", 0), "control.listen", "a TCP listener needs control.token_file")
@@ -97,8 +111,11 @@ func (c *Config) validateSysctl() error {
 	})
 	st := ipvs.DefaultSettings()
 	for _, n := range names {
+		p := "sysctl." + n
+		if err := checkText(c.lines.at(p, c.lines.at("sysctl", 0)), p, c.Sysctl[n]); err != nil {
+			return err
+		}
 		if err := st.Set(n, c.Sysctl[n]); err != nil {
-			p := "sysctl." + n
 			return errAt(c.lines.at(p, c.lines.at("sysctl", 0)), p, "%s", strings.TrimPrefix(err.Error(), "sysctl "+n+": "))
 		}
 	}
@@ -156,6 +173,8 @@ func (s *Service) validate(p string, schedulers []string) error {
 	}
 	if l, f := at("scheduler"); s.Scheduler == "" {
 		return errAt(l, f, "is empty")
+	} else if err := checkText(l, f, s.Scheduler); err != nil {
+		return err
 	} else if len(s.Scheduler) > 15 {
 		return errAt(l, f, "%q is longer than 15 characters", s.Scheduler)
 	} else if schedulers != nil && s.Scheduler != "none" && !slices.Contains(schedulers, s.Scheduler) {
@@ -348,6 +367,15 @@ func (c *Check) validate(p string) error {
 		l, f := at("retries")
 		return errAt(l, f, "%d is negative", c.Retries)
 	}
+	for _, t := range []struct{ name, v string }{
+		{"virtualhost", c.VirtualHost}, {"command", c.Command}, {"query_name", c.QueryName},
+		{"query_type", c.QueryType}, {"payload", c.Payload}, {"require_reply", c.RequireReply},
+	} {
+		l, f := at(t.name)
+		if err := checkText(l, f, t.v); err != nil {
+			return err
+		}
+	}
 	// Fields that belong to other kinds of checks.
 	only := func(field string, given bool, types ...CheckType) error {
 		if !given || slices.Contains(types, c.Type) {
@@ -384,9 +412,10 @@ func (c *Check) validate(p string) error {
 		}
 		for i, u := range c.URLs {
 			rel := index("urls", i)
-			if !strings.HasPrefix(u.Path, "/") {
-				l, f := at(join(rel, "path"))
+			if l, f := at(join(rel, "path")); !strings.HasPrefix(u.Path, "/") {
 				return errAt(l, f, "%q does not start with /", u.Path)
+			} else if err := checkText(l, f, u.Path); err != nil {
+				return err
 			}
 			for j, r := range u.Status {
 				if r.Min < 100 || r.Max > 599 || r.Min > r.Max {
