@@ -286,3 +286,20 @@ func TestApplyStopsAtError(t *testing.T) {
 		t.Errorf("%d services after stopping at the second change's dest, want 1", n)
 	}
 }
+
+// TestDiffIgnoresUnusedPersistence: timeout and netmask of a service that
+// is not persistent have no effect, so a difference there is no edit.
+func TestDiffIgnoresUnusedPersistence(t *testing.T) {
+	d := ipvs.NewDirector(&ipvs.Config{Schedulers: sched.New})
+	k := ipvs.ServiceKey{Protocol: ipvs.ProtoTCP, Addr: vip80.Addr(), Port: 80}
+	if err := d.AddService(ipvs.ServiceConfig{ServiceKey: k, Scheduler: "rr", Timeout: 300, Netmask: 0xffffff00}); err != nil {
+		t.Fatal(err)
+	}
+	if ch := Diff(d.Services(), load(t, "services:\n  - tcp: 192.0.2.1:80\n    scheduler: rr\n")); len(ch) != 0 {
+		t.Errorf("changes: %v", ch)
+	}
+	ch := Diff(d.Services(), load(t, "services:\n  - tcp: 192.0.2.1:80\n    scheduler: rr\n    persistent: 300\n"))
+	if len(ch) != 1 || ch[0].String() != "-E -t 192.0.2.1:80 -s rr -p 300" {
+		t.Errorf("changes: %v", ch)
+	}
+}

@@ -309,9 +309,18 @@ func Diff(current []ipvs.ServiceInfo, want State) []Change {
 	return out
 }
 
+// sameService reports whether a service needs no edit. The timeout and
+// netmask of a service that is not persistent have no effect (ip_vs_core.c
+// reads them only in ip_vs_sched_persist), so they are not compared: a
+// service made by hand with other values is left alone.
 func sameService(a, b ipvs.ServiceConfig) bool {
-	return a.Scheduler == b.Scheduler && a.Flags&^ipvs.SvcHashed == b.Flags&^ipvs.SvcHashed &&
-		a.Timeout == b.Timeout && a.Netmask == b.Netmask && a.PE == b.PE
+	if a.Scheduler != b.Scheduler || a.Flags&^ipvs.SvcHashed != b.Flags&^ipvs.SvcHashed || a.PE != b.PE {
+		return false
+	}
+	if a.Flags&ipvs.SvcPersistent == 0 {
+		return true
+	}
+	return a.Timeout == b.Timeout && a.Netmask == b.Netmask
 }
 
 func sameDest(a, b ipvs.DestConfig) bool {

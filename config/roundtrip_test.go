@@ -241,3 +241,25 @@ func TestValidateBuilt(t *testing.T) {
 }
 
 func mustAddrPort(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+
+// TestDocExample: the schema in the package documentation is a valid
+// configuration.
+func TestDocExample(t *testing.T) {
+	src, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(src), "// # Schema\n//\n")
+	block, _, _ := strings.Cut(rest, "//\n")
+	var y strings.Builder
+	for _, l := range strings.Split(block, "\n") {
+		y.WriteString(strings.TrimPrefix(strings.TrimPrefix(l, "//"), "\t") + "\n")
+	}
+	c, err := Load(strings.NewReader(y.String()))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, y.String())
+	}
+	if len(c.Services) != 1 || c.Services[0].Servers[0].Check.Type != CheckHTTP {
+		t.Errorf("doc example read as %+v", c)
+	}
+}

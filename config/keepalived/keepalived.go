@@ -120,11 +120,21 @@ func (im *importer) file(stmts []*stmt) (*config.Config, error) {
 	c := &config.Config{}
 	seen := make(map[ipvs.ServiceKey]int)
 	for _, s := range stmts {
-		if err := checkSyntax(s); err != nil {
-			return nil, err
+		switch {
+		case strings.HasPrefix(s.key, "$"):
+			// A definition is harmless until a virtual_server uses it.
+			im.warn(s.line, "parameter definition %s ignored", strings.SplitN(s.key, "=", 2)[0])
+			continue
+		case s.key != "virtual_server" && !slices.Contains(ignoredTop, s.key):
+			if err := checkSyntax(&stmt{key: s.key, line: s.line}); err != nil {
+				return nil, err
+			}
 		}
 		switch {
 		case s.key == "virtual_server":
+			if err := checkSyntax(s); err != nil {
+				return nil, err
+			}
 			svc, err := im.virtualServer(s)
 			if err != nil {
 				return nil, err
@@ -148,8 +158,9 @@ func (im *importer) file(stmts []*stmt) (*config.Config, error) {
 	return c, nil
 }
 
-// checkSyntax refuses what keepalived would expand before parsing: include
-// files, parameters, conditions and sequences.
+// checkSyntax refuses, in a virtual_server block (or as a top-level
+// keyword), what keepalived would expand before parsing: include files,
+// parameters, conditions and sequences.
 func checkSyntax(s *stmt) error {
 	switch {
 	case s.key == "include":

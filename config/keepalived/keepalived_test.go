@@ -114,7 +114,7 @@ func TestErrors(t *testing.T) {
 		{"quoted keyword", "\"virtual_server\" 192.0.2.1 80 {\n}\n", `keepalived: line 1: a keyword cannot be quoted: "virtual_server"`},
 		{"include", "global_defs {\n}\ninclude /etc/keepalived/conf.d/*.conf\n", "keepalived: line 3: include is not supported: import each file on its own"},
 		{"include nested", vs("  include lb.conf\n"), "keepalived: line 2: include is not supported: import each file on its own"},
-		{"parameter", "$VIP=192.0.2.1\n", "keepalived: line 1: parameter definitions ($NAME=value) are not supported"},
+		{"parameter in vs", vs("  $X=1\n"), "keepalived: line 2: parameter definitions ($NAME=value) are not supported"},
 		{"substitution", "virtual_server $VIP 80 {\n}\n", "keepalived: line 1: parameter substitution ($VIP) is not supported"},
 		{"condition", "@lb1 virtual_server 192.0.2.1 80 {\n}\n", "keepalived: line 1: conditional configuration (@lb1) is not supported"},
 		{"sequence", "~SEQ(i,1,3) virtual_server 192.0.2.$i 80 {\n}\n", "keepalived: line 1: sequences (~SEQ(i,1,3)) are not supported"},
@@ -213,6 +213,8 @@ func TestWarnings(t *testing.T) {
 vrrp_sync_group G {
 }
 lvs_timeouts tcp 900
+$VIP=192.0.2.1
+vrrp_instance V { virtual_ipaddress { $VIP } }
 virtual_server 192.0.2.1 80 {   # trailing comment
   lb_algo rr                     ! another one
   hashed
@@ -252,18 +254,20 @@ virtual_server 192.0.2.1 80 {   # trailing comment
 		"line 1: global_defs ignored: golvs imports virtual servers only",
 		"line 4: vrrp_sync_group ignored: golvs imports virtual servers only",
 		"line 6: unknown keyword lvs_timeouts ignored",
-		"line 9: hashed ignored: the flag is internal to the kernel",
-		"line 10: sorry_server 2001:db8::9 skipped: its address family is not the service's",
-		"line 11: quorum 0 is taken as 1, as keepalived does",
-		"line 12: unknown keyword frobnicate in virtual_server ignored",
-		"line 13: real_server port 8080 replaced by the service port 80: DR forwarding keeps it",
-		"line 13: inhibit_on_failure has no effect on a real_server without a checker",
-		"line 16: unknown keyword frob in real_server ignored",
-		"line 17: BFD_CHECK is not supported; ignored",
-		"line 20: real_server 2001:db8::5 skipped: its address family is not the service's and it is not tunnelled",
-		"line 24: bindto in TCP_CHECK is not imported",
-		"line 25: unknown keyword frob in TCP_CHECK ignored",
-		"line 27: unknown block extra in TCP_CHECK ignored",
+		"line 7: parameter definition $VIP ignored",
+		"line 8: vrrp_instance ignored: golvs imports virtual servers only",
+		"line 11: hashed ignored: the flag is internal to the kernel",
+		"line 12: sorry_server 2001:db8::9 skipped: its address family is not the service's",
+		"line 13: quorum 0 is taken as 1, as keepalived does",
+		"line 14: unknown keyword frobnicate in virtual_server ignored",
+		"line 15: real_server port 8080 replaced by the service port 80: DR forwarding keeps it",
+		"line 15: inhibit_on_failure has no effect on a real_server without a checker",
+		"line 18: unknown keyword frob in real_server ignored",
+		"line 19: BFD_CHECK is not supported; ignored",
+		"line 22: real_server 2001:db8::5 skipped: its address family is not the service's and it is not tunnelled",
+		"line 26: bindto in TCP_CHECK is not imported",
+		"line 27: unknown keyword frob in TCP_CHECK ignored",
+		"line 29: unknown block extra in TCP_CHECK ignored",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
