@@ -133,7 +133,7 @@ func withDir(l []string) []string { return append(append([]string{}, l...), Labe
 
 // statDescs are the descriptors of one block of statistics.
 type statDescs struct {
-	conns, pkts, bytes    *prometheus.Desc
+	conns, pkts, bytes     *prometheus.Desc
 	cps, pktRate, byteRate *prometheus.Desc
 }
 
