@@ -71,7 +71,9 @@ type row struct {
 	added bool
 	// lowerBetter: the target is met when golvs <= HAProxy.
 	lowerBetter bool
-	format      string
+	// noVerdict: a figure that tells how, not how well (no target).
+	noVerdict bool
+	format    string
 }
 
 var rows = []row{
@@ -87,9 +89,23 @@ var rows = []row{
 // cpuRows are the proxy's CPU use (percent of its one core) during the
 // load tests: how close to saturation each proxy ran.
 var cpuRows = []row{
-	{label: "Proxy CPU, % of its core, during the connections/s test", metric: "cpu_cps", lowerBetter: true, format: "%.0f"},
-	{label: "Proxy CPU, % of its core, during the kept-alive test", metric: "cpu_rps", lowerBetter: true, format: "%.0f"},
-	{label: "Proxy CPU, % of its core, during the throughput test", metric: "cpu_gbps", lowerBetter: true, format: "%.0f"},
+	{label: "Proxy CPU, % of its core, during the connections/s test", metric: "cpu_cps", noVerdict: true, format: "%.0f"},
+	{label: "Proxy CPU, % of its core, during the kept-alive test", metric: "cpu_rps", noVerdict: true, format: "%.0f"},
+	{label: "Proxy CPU, % of its core, during the throughput test", metric: "cpu_gbps", noVerdict: true, format: "%.0f"},
+	{label: "Proxy CPU time per new connection, µs", metric: "cpu_us_per_conn", lowerBetter: true, format: "%.1f"},
+	{label: "Proxy CPU time per kept-alive request, µs", metric: "cpu_us_per_req", lowerBetter: true, format: "%.2f"},
+	{label: "Proxy CPU time per GB relayed, ms", metric: "cpu_ms_per_gb", lowerBetter: true, format: "%.1f"},
+}
+
+// derived are the CPU costs computed from each round's CPU use and rate:
+// they hold even when the load generator, not the proxy, is the limit.
+var derived = []struct {
+	metric, cpu, rate string
+	scale             float64 // cost = cpu% / 100 * scale / rate
+}{
+	{"cpu_us_per_conn", "cpu_cps", "cps", 1e6},
+	{"cpu_us_per_req", "cpu_rps", "rps", 1e6},
+	{"cpu_ms_per_gb", "cpu_gbps", "gbps", 8e3}, // rate in Gbit/s: GB/s = gbps/8
 }
 
 var targets = []string{"direct", "golvs", "haproxy", "nginx"}
@@ -126,6 +142,23 @@ func newTable(rs []result) *table {
 		}
 	}
 	slices.Sort(t.rounds)
+	for _, d := range derived {
+		for target, byRound := range t.values[d.cpu] {
+			for rd, cpu := range byRound {
+				rate, ok := t.values[d.rate][target][rd]
+				if !ok || rate <= 0 {
+					continue
+				}
+				if t.values[d.metric] == nil {
+					t.values[d.metric] = map[string]map[int]float64{}
+				}
+				if t.values[d.metric][target] == nil {
+					t.values[d.metric][target] = map[int]float64{}
+				}
+				t.values[d.metric][target][rd] = cpu / 100 * d.scale / rate
+			}
+		}
+	}
 	return t
 }
 
@@ -207,6 +240,9 @@ func (t *table) writeMain(w io.Writer, rs []row, withDirect bool) {
 			fmt.Fprintf(w, " %s |", s)
 		}
 		ratio, mark := ratioCell(r, t.median(r, "golvs"), t.median(r, "haproxy"))
+		if r.noVerdict {
+			mark = "–"
+		}
 		fmt.Fprintf(w, " %s | %s |\n", ratio, mark)
 	}
 }
@@ -223,8 +259,14 @@ func (t *table) writeRounds(w io.Writer) {
 	}
 	fmt.Fprintln(w, "---:|")
 	var metrics []string
+	isDerived := map[string]bool{}
+	for _, d := range derived {
+		isDerived[d.metric] = true
+	}
 	for m := range t.values {
-		metrics = append(metrics, m)
+		if !isDerived[m] {
+			metrics = append(metrics, m)
+		}
 	}
 	slices.Sort(metrics)
 	for _, m := range metrics {

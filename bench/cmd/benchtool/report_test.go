@@ -74,3 +74,20 @@ func TestLoopback(t *testing.T) {
 		t.Error("10.0.0.1 accepted")
 	}
 }
+
+func TestDerivedCPU(t *testing.T) {
+	in := "1\tgolvs\trps\t50000\n1\tgolvs\tcpu_rps\t80\n1\tgolvs\tgbps\t16\n1\tgolvs\tcpu_gbps\t50\n"
+	rs, err := parseResults(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := newTable(rs)
+	// 0.8 s of CPU per second for 50000 requests: 16 µs each.
+	if got := tb.values["cpu_us_per_req"]["golvs"][1]; got != 16 {
+		t.Errorf("cpu_us_per_req = %v, want 16", got)
+	}
+	// 0.5 s of CPU per 2 GB: 250 ms per GB.
+	if got := tb.values["cpu_ms_per_gb"]["golvs"][1]; got != 250 {
+		t.Errorf("cpu_ms_per_gb = %v, want 250", got)
+	}
+}
