@@ -85,6 +85,11 @@ func startBackend(t testing.TB, name string, addr netip.Addr, proxy bool) *backe
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveBackend(t, name, ln, proxy)
+}
+
+// serveBackend serves the backend protocol on ln until the test ends.
+func serveBackend(t testing.TB, name string, ln net.Listener, proxy bool) *backend {
 	b := &backend{name: name, ln: ln, proxy: proxy, addr: ln.Addr().(*net.TCPAddr).AddrPort()}
 	b.wg.Add(1)
 	go func() {
