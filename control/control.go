@@ -40,6 +40,27 @@ type Controller struct {
 	clock Clock
 	dp    DataPlane
 	log   *slog.Logger
+
+	reload func() error
+}
+
+// SetReload sets what POST /v1/reload runs (the daemon's configuration
+// reload); without it the endpoint answers that there is nothing to reload.
+func (c *Controller) SetReload(f func() error) {
+	c.mu.Lock()
+	c.reload = f
+	c.mu.Unlock()
+}
+
+// Reload runs the reload function.
+func (c *Controller) Reload() error {
+	c.mu.Lock()
+	f := c.reload
+	c.mu.Unlock()
+	if f == nil {
+		return errors.New("golvsd runs without a configuration file: nothing to reload")
+	}
+	return f()
 }
 
 // New returns a controller of d. dp may be nil.
@@ -195,6 +216,13 @@ func (c *Controller) Handler(token string) http.Handler {
 		}
 		writeJSON(w, c.Explain(p))
 	})
+	mux.HandleFunc("POST /v1/reload", func(w http.ResponseWriter, r *http.Request) {
+		if err := c.Reload(); err != nil {
+			http.Error(w, err.Error(), http.StatusUnprocessableEntity)
+			return
+		}
+		writeJSON(w, map[string]string{"status": "reloaded"})
+	})
 	mux.HandleFunc("GET /v1/services", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, c.d.Services())
 	})
@@ -273,6 +301,12 @@ func (cl *Client) IPVSAdm(args []string, stdin string) (Response, error) {
 	var resp Response
 	err := cl.post("/v1/ipvsadm", Request{Args: args, Stdin: stdin}, &resp)
 	return resp, err
+}
+
+// Reload asks the daemon to reload its configuration file.
+func (cl *Client) Reload() error {
+	var out map[string]string
+	return cl.post("/v1/reload", struct{}{}, &out)
 }
 
 // Explain asks the daemon to explain a packet.

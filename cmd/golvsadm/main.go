@@ -3,12 +3,16 @@
 //
 //	golvsadm replay SCENARIO         play an oracle scenario through golvs's core
 //	golvsadm compare KERNEL GOLVS    compare a kernel transcript with golvs's
+//	golvsadm explain -t|-u|--sctp-service VIP:PORT CLIENT[:PORT] [--mark N] [-o json]
+//	                                 why golvsd sends this client where it does
+//	golvsadm reload                  make golvsd reload its configuration file
 package main
 
 import (
 	"fmt"
 	"os"
 
+	"github.com/golvs/golvs/control"
 	"github.com/golvs/golvs/replay"
 )
 
@@ -26,6 +30,15 @@ func run(args []string) int {
 				fmt.Fprintln(os.Stderr, "golvsadm replay:", err)
 				return 1
 			}
+			return 0
+		case "explain":
+			return explain(args[1:])
+		case "reload":
+			if err := control.NewUnixClient(socketPath()).Reload(); err != nil {
+				fmt.Fprintln(os.Stderr, "golvsadm reload:", err)
+				return 1
+			}
+			fmt.Println("golvsd: configuration reloaded")
 			return 0
 		case "compare":
 			if len(args) != 3 {
