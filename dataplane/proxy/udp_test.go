@@ -130,7 +130,10 @@ func TestUDPSessions(t *testing.T) {
 			if len(conns) != 2 || conns[0].State != "UDP" || conns[0].InPkts != 5 {
 				t.Fatalf("entries %+v", conns)
 			}
-			eventually(t, "replies counted", func() bool { return r.p.Counters().UDPOut == 6 })
+			eventually(t, "datagrams counted", func() bool {
+				c := r.p.Counters()
+				return c.UDPIn == 6 && c.UDPOut == 6
+			})
 			pc := r.p.Counters()
 			if pc.UDPIn != 6 || pc.UDPDropped != 0 {
 				t.Fatalf("counters %+v", pc)
