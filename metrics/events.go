@@ -151,9 +151,12 @@ func (e *EventLog) Poll() {
 	e.svcs, e.dests, e.healthy, e.templates = svcs, dests, healthy, templates
 }
 
-// Run polls every interval until ctx ends.
+// Run polls every interval until ctx ends (first at once, unless Poll was
+// called already). Poll must not be called while Run runs.
 func (e *EventLog) Run(ctx context.Context, interval time.Duration) {
-	e.Poll()
+	if !e.primed {
+		e.Poll()
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

@@ -43,6 +43,7 @@ func run(args []string) error {
 	demoAddr := fs.String("demo-listen", "127.0.0.1:8080", "virtual service address of the embedded demo")
 	drain := fs.Duration("drain", 10*time.Second, "bound on draining flows at SIGTERM")
 	runDemo := fs.Bool("demo", true, "run the embedded demo (three loopback backends behind -demo-listen)")
+	obs := addObservabilityFlags(fs) // -http, -events: http.go
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -65,6 +66,13 @@ func run(args []string) error {
 	go srv.Serve(ln)
 	defer os.Remove(*socket)
 	log.Info("control socket", "path", *socket)
+
+	// Observability (http.go): event log, web view and /metrics.
+	stopObs, err := obs.start(ctx, ctl, px, log)
+	if err != nil {
+		return err
+	}
+	defer stopObs()
 
 	if *runDemo {
 		demo, err := startDemo(ctx, ctl, *demoAddr, log)
