@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/golvs/golvs/internal/testenv"
 	"github.com/golvs/golvs/ipvs"
@@ -22,6 +23,7 @@ import (
 const helperEnv = "GOLVS_NETNS_DIRECTOR"
 
 type helperService struct {
+	UDP     bool     `json:"udp,omitempty"`
 	VIP     string   `json:"vip,omitempty"`
 	FWMark  uint32   `json:"fwmark,omitempty"`
 	Listen  string   `json:"listen,omitempty"`
@@ -52,6 +54,9 @@ func TestNetnsDirectorHelper(t *testing.T) {
 		k := ipvs.ServiceKey{FWMark: hs.FWMark, Family: ipvs.AFInet}
 		if hs.VIP != "" {
 			k = tcpKey(netip.MustParseAddrPort(hs.VIP))
+			if hs.UDP {
+				k.Protocol = ipvs.ProtoUDP
+			}
 		}
 		sc := ipvs.ServiceConfig{ServiceKey: k, Scheduler: "rr"}
 		if hs.Persist > 0 {
@@ -192,6 +197,14 @@ func TestNetns(t *testing.T) {
 			bes = append(bes, serveBackend(t, fmt.Sprintf("rs%d", i), ln, false))
 		}
 		dests = append(dests, fmt.Sprintf("198.18.%d.2:8000", i))
+		var uc *net.UDPConn
+		if err := rs.Do(func() (err error) {
+			uc, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort(fmt.Sprintf("198.18.%d.2:8000", i))))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		serveUDPBackend(t, fmt.Sprintf("rs%d", i), uc)
 		markDests = append(markDests, fmt.Sprintf("198.18.%d.2:0", i))
 		rs.CheckIsolated(t)
 	}
@@ -213,7 +226,7 @@ func TestNetns(t *testing.T) {
 	nft.Stdin = strings.NewReader(`table inet golvs {
 	chain pre {
 		type filter hook prerouting priority mangle; policy accept;
-		meta l4proto tcp socket transparent 1 meta mark set 1 accept
+		meta l4proto { tcp, udp } socket transparent 1 meta mark set 1 accept
 		ip daddr 198.18.100.0/24 tcp dport { 80, 443 } tproxy ip to :8080 meta mark set 7 accept
 		ip daddr 198.18.101.0/24 tcp dport 80 tproxy ip to :8080 meta mark set 8 accept
 	}
@@ -225,6 +238,7 @@ func TestNetns(t *testing.T) {
 
 	stopNAT := startDirector(t, dir, helperConfig{Services: []helperService{
 		{VIP: "198.18.0.1:80", Persist: 300, Dests: dests},
+		{VIP: "198.18.0.1:53", UDP: true, Dests: dests},
 		{FWMark: 7, Listen: "0.0.0.0:8080", TPROXY: true, Persist: 300, Dests: markDests},
 		// Reached through the mark-7 service's listener: only the
 		// socket's mark selects it.
@@ -232,6 +246,7 @@ func TestNetns(t *testing.T) {
 	}})
 	stopTransparent := startDirector(t, dir, helperConfig{Transparent: true, Services: []helperService{
 		{VIP: "198.18.0.1:81", Dests: dests},
+		{VIP: "198.18.0.1:54", UDP: true, Dests: dests},
 	}})
 
 	askFrom := func(t *testing.T, from netip.Addr, vip string) []string {
@@ -271,6 +286,57 @@ func TestNetns(t *testing.T) {
 		}
 		if len(seen) != 3 {
 			t.Fatalf("clients went to %v", seen)
+		}
+	})
+
+	// udpFrom sends a few datagrams from one client socket; all reach one
+	// real server, which sees the peer returned.
+	udpFrom := func(t *testing.T, from netip.Addr, vip string) (string, netip.AddrPort) {
+		t.Helper()
+		var uc *net.UDPConn
+		if err := cli.Do(func() (err error) {
+			uc, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(from, 0)))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		defer uc.Close()
+		uc.SetDeadline(time.Now().Add(ioTimeout))
+		first, peer := "", netip.AddrPort{}
+		for i := range 3 {
+			name, p, err := exchangePeer(uc, netip.MustParseAddrPort(vip), fmt.Sprint("d", i))
+			if err != nil {
+				t.Fatalf("from %v to %s: %v", from, vip, err)
+			}
+			if first == "" {
+				first, peer = name, p
+			} else if name != first || p != peer {
+				t.Fatalf("session moved from %s (%v) to %s (%v)", first, peer, name, p)
+			}
+		}
+		return first, peer
+	}
+
+	t.Run("UDP-full-NAT", func(t *testing.T) {
+		seen := map[string]bool{}
+		for c := range 3 {
+			name, peer := udpFrom(t, clientIP(c), "198.18.0.1:53")
+			if want := netip.AddrFrom4([4]byte{198, 18, byte(rsIndex(name)), 1}); peer.Addr() != want {
+				t.Fatalf("%s saw datagrams from %v, want the director's %v", name, peer, want)
+			}
+			seen[name] = true
+		}
+		if len(seen) != 3 {
+			t.Fatalf("rr sent 3 clients to %v", seen)
+		}
+	})
+
+	t.Run("UDP-transparent", func(t *testing.T) {
+		for c := range 3 {
+			name, peer := udpFrom(t, clientIP(c), "198.18.0.1:54")
+			if peer.Addr() != clientIP(c) {
+				t.Fatalf("%s saw datagrams from %v, want the client %v", name, peer, clientIP(c))
+			}
 		}
 	})
 

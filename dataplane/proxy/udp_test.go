@@ -13,13 +13,17 @@ import (
 	"github.com/golvs/golvs/ipvs"
 )
 
-// startUDPBackend answers every datagram with "name:payload".
+// startUDPBackend answers every datagram with "name\npeer\npayload".
 func startUDPBackend(t *testing.T, name string, addr netip.Addr) netip.AddrPort {
 	t.Helper()
 	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, 0)))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveUDPBackend(t, name, c)
+}
+
+func serveUDPBackend(t *testing.T, name string, c *net.UDPConn) netip.AddrPort {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -29,7 +33,7 @@ func startUDPBackend(t *testing.T, name string, addr netip.Addr) netip.AddrPort 
 			if err != nil {
 				return
 			}
-			c.WriteToUDPAddrPort(append([]byte(name+":"), buf[:n]...), from)
+			c.WriteToUDPAddrPort(append([]byte(name+"\n"+from.String()+"\n"), buf[:n]...), from)
 		}
 	}()
 	t.Cleanup(func() { c.Close(); <-done })
@@ -85,22 +89,32 @@ func udpClient(t *testing.T, from netip.Addr) *net.UDPConn {
 // answered; the answer must come from vip.
 func exchange(t *testing.T, c *net.UDPConn, vip netip.AddrPort, msg string) string {
 	t.Helper()
-	if _, err := c.WriteToUDPAddrPort([]byte(msg), vip); err != nil {
+	name, _, err := exchangePeer(c, vip, msg)
+	if err != nil {
 		t.Fatal(err)
+	}
+	return name
+}
+
+// exchangePeer is exchange returning also the address the real server saw.
+func exchangePeer(c *net.UDPConn, vip netip.AddrPort, msg string) (string, netip.AddrPort, error) {
+	if _, err := c.WriteToUDPAddrPort([]byte(msg), vip); err != nil {
+		return "", netip.AddrPort{}, err
 	}
 	buf := make([]byte, 2048)
 	n, from, err := c.ReadFromUDPAddrPort(buf)
 	if err != nil {
-		t.Fatal(err)
+		return "", netip.AddrPort{}, err
 	}
 	if from.Addr().Unmap() != vip.Addr() || from.Port() != vip.Port() {
-		t.Fatalf("answer from %v, want %v", from, vip)
+		return "", netip.AddrPort{}, fmt.Errorf("answer from %v, want %v", from, vip)
 	}
-	name, payload, ok := strings.Cut(string(buf[:n]), ":")
-	if !ok || payload != msg {
-		t.Fatalf("answer %q to %q", buf[:n], msg)
+	f := strings.SplitN(string(buf[:n]), "\n", 3)
+	if len(f) != 3 || f[2] != msg {
+		return "", netip.AddrPort{}, fmt.Errorf("answer %q to %q", buf[:n], msg)
 	}
-	return name
+	peer, err := netip.ParseAddrPort(f[1])
+	return f[0], peer, err
 }
 
 func TestUDPSessions(t *testing.T) {
