@@ -15,6 +15,13 @@
 // methods are not used for transmission; they only decide, as in the
 // kernel, which packets the director sees: replies are fed to the core for
 // NAT (masquerading) real servers only.
+//
+// What differs from the kernel: a relay reports its data to the core per
+// chunk (Options.ChunkSize, or at least every half of the shortest data
+// timeout), so the core's packet counts are chunk counts and its byte
+// counts lag by up to a chunk; a refused or dropped connection is reset,
+// where the kernel would send ICMP unreachable or stay silent; UDP services
+// are served on Linux only, and without TPROXY.
 package proxy
 
 import (
