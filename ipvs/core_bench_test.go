@@ -1,0 +1,187 @@
+package ipvs_test
+
+// Benchmarks of the packet-to-decision path and of the connection table's
+// memory. Commands and results: BENCHMARKS-core.md at the repository root.
+
+import (
+	"net/netip"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/golvs/golvs/ipvs"
+)
+
+// benchClient returns a distinct client address for i (10.x.y.z, x >= 16).
+func benchClient(i uint32) netip.Addr {
+	i += 16 << 16
+	return netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+}
+
+func benchDirector(b *testing.B, opts ...svcOpt) (*ipvs.Director, ipvs.ServiceKey) {
+	b.Helper()
+	r := newRig(b, nil)
+	k := r.addSvc(tcpSvc("10.0.0.1:80"), "rr", opts...)
+	for i := 1; i <= 8; i++ {
+		r.addDest(k, netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 8, 0, byte(i)}), 80).String())
+	}
+	return r.d, k
+}
+
+// BenchmarkProcessExisting: a packet (ACK) of an existing connection in a
+// table of 100 000 connections: ip_vs_conn_in_get, state transition, timer
+// restart. Parallel: each goroutine walks its own share of connections.
+func BenchmarkProcessExisting(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		opts []svcOpt
+	}{{"plain", nil}, {"persistent", []svcOpt{persist(3600)}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			d, _ := benchDirector(b, tc.opts...)
+			const n = 100_000
+			pkts := make([]ipvs.Packet, n)
+			vip := netip.MustParseAddr("10.0.0.1")
+			for i := range pkts {
+				p := ipvs.Packet{Protocol: ipvs.ProtoTCP, Src: benchClient(uint32(i)), SrcPort: 40000, Dst: vip, DstPort: 80,
+					TCPFlags: ipvs.TCPSyn, Len: 60}
+				if res := d.Process(&p, 0); !res.New {
+					b.Fatalf("setup: %v/%v", res.Verdict, res.Reason)
+				}
+				p.TCPFlags = ipvs.TCPAck
+				pkts[i] = p
+			}
+			var seq atomic.Uint32
+			now := ipvs.Time(time.Second)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				i := seq.Add(7919) * 104729 % n
+				for pb.Next() {
+					if res := d.Process(&pkts[i], now); res.Verdict != ipvs.VerdictForward {
+						b.Fatalf("existing connection not found: %v", res.Reason)
+					}
+					i++
+					if i == n {
+						i = 0
+					}
+				}
+			})
+		})
+	}
+}
+
+// clock is the benchmarks' shared virtual clock: each new connection moves
+// it 1 ms, and every 1024th operation fires the due timers, so the table
+// stays bounded (connections live 60 s in SYN_RECV: about 60 000 entries
+// plus templates) and expiry is part of the measured cost.
+type clock struct {
+	now atomic.Int64
+	ops atomic.Uint64
+}
+
+func (c *clock) tick(d *ipvs.Director) ipvs.Time {
+	t := ipvs.Time(c.now.Add(int64(time.Millisecond)))
+	if c.ops.Add(1)%1024 == 0 {
+		d.Advance(t)
+	}
+	return t
+}
+
+// BenchmarkNewConnTemplateHit: a SYN of a new connection whose client
+// network (/24) already has a template (ip_vs_sched_persist: template found
+// and valid; the scheduler is not called).
+func BenchmarkNewConnTemplateHit(b *testing.B) {
+	d, _ := benchDirector(b, persist(3600), netmask("255.255.255.0"))
+	vip := netip.MustParseAddr("10.0.0.1")
+	const nets = 1024
+	for i := uint32(0); i < nets; i++ {
+		p := ipvs.Packet{Protocol: ipvs.ProtoTCP, Src: benchClient(i << 8), SrcPort: 1, Dst: vip, DstPort: 80, TCPFlags: ipvs.TCPSyn, Len: 60}
+		d.Process(&p, 0)
+	}
+	hits := d.Counters().TemplateHit.Load()
+	var c clock
+	var seq atomic.Uint32
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		p := ipvs.Packet{Protocol: ipvs.ProtoTCP, Dst: vip, DstPort: 80, TCPFlags: ipvs.TCPSyn, Len: 60}
+		for pb.Next() {
+			i := seq.Add(1)
+			// Network i%1024, host and port from the rest: a new tuple.
+			p.Src = benchClient((i%nets)<<8 | (i/nets)&0xff)
+			p.SrcPort = uint16(1024 + i/nets/256)
+			if res := d.Process(&p, c.tick(d)); !res.New {
+				b.Fatalf("not a new connection: %v/%v", res.Verdict, res.Reason)
+			}
+		}
+	})
+	b.StopTimer()
+	if d.Counters().TemplateHit.Load()-hits < uint64(b.N)*9/10 {
+		b.Fatalf("template hits %d of %d", d.Counters().TemplateHit.Load()-hits, b.N)
+	}
+}
+
+// BenchmarkNewConnTemplateMiss: a SYN of a client seen for the first time
+// (ip_vs_sched_persist: no template; the scheduler picks; a template and
+// a connection are created).
+func BenchmarkNewConnTemplateMiss(b *testing.B) {
+	d, _ := benchDirector(b, persist(10))
+	vip := netip.MustParseAddr("10.0.0.1")
+	misses := d.Counters().TemplateMiss.Load()
+	var c clock
+	var seq atomic.Uint32
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		p := ipvs.Packet{Protocol: ipvs.ProtoTCP, SrcPort: 40000, Dst: vip, DstPort: 80, TCPFlags: ipvs.TCPSyn, Len: 60}
+		for pb.Next() {
+			p.Src = benchClient(seq.Add(1))
+			if res := d.Process(&p, c.tick(d)); !res.New {
+				b.Fatalf("not a new connection: %v/%v", res.Verdict, res.Reason)
+			}
+		}
+	})
+	b.StopTimer()
+	if d.Counters().TemplateMiss.Load()-misses != uint64(b.N) {
+		b.Fatalf("template misses %d of %d", d.Counters().TemplateMiss.Load()-misses, b.N)
+	}
+}
+
+// BenchmarkTableMemory measures the heap used by the connection table at
+// 1 000 000 entries: "plain" holds 1 M connections of a non-persistent
+// service, "persistent" 500 000 connections each with its own template
+// (1 M entries). Reported as B/conn (bytes per table entry). Run with
+// -benchtime=1x: one iteration builds the whole table.
+func BenchmarkTableMemory(b *testing.B) {
+	for _, tc := range []struct {
+		name    string
+		opts    []svcOpt
+		packets int
+	}{{"plain", nil, 1_000_000}, {"persistent", []svcOpt{persist(3600)}, 500_000}} {
+		b.Run(tc.name, func(b *testing.B) {
+			var perEntry float64
+			for b.Loop() {
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				d, _ := benchDirector(b, tc.opts...)
+				vip := netip.MustParseAddr("10.0.0.1")
+				p := ipvs.Packet{Protocol: ipvs.ProtoTCP, SrcPort: 40000, Dst: vip, DstPort: 80, TCPFlags: ipvs.TCPSyn, Len: 60}
+				for i := 0; i < tc.packets; i++ {
+					p.Src = benchClient(uint32(i))
+					d.Process(&p, 0)
+				}
+				n := d.ConnCount()
+				if n != 1_000_000 {
+					b.Fatalf("%d entries, want 1000000", n)
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				perEntry = float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
+				runtime.KeepAlive(d)
+			}
+			b.ReportMetric(perEntry, "B/conn")
+		})
+	}
+}
