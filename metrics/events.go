@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"sort"
 	"time"
 
 	"github.com/golvs/golvs/ipvs"
@@ -30,6 +31,7 @@ type EventLog struct {
 	health HealthSource
 
 	primed    bool
+	list      []ipvs.ServiceInfo // the previous listing, for ordered logs
 	svcs      map[ipvs.ServiceKey]ipvs.ServiceInfo
 	dests     map[RealServer]ipvs.DestInfo
 	healthy   map[RealServer]bool
@@ -60,9 +62,10 @@ func ServiceName(k ipvs.ServiceKey) string {
 // differences. The first poll only records the state (and logs it as
 // "initial configuration").
 func (e *EventLog) Poll() {
+	list := e.d.Services()
 	svcs := map[ipvs.ServiceKey]ipvs.ServiceInfo{}
 	dests := map[RealServer]ipvs.DestInfo{}
-	for _, s := range e.d.Services() {
+	for _, s := range list {
 		svcs[s.ServiceKey] = s
 		for _, x := range s.Dests {
 			dests[RealServer{s.ServiceKey, netip.AddrPortFrom(x.Addr, x.Port)}] = x
@@ -75,54 +78,68 @@ func (e *EventLog) Poll() {
 		}
 	}
 	var healthy map[RealServer]bool
+	var healthKeys []RealServer
 	if e.health != nil {
 		healthy = map[RealServer]bool{}
 		for k, h := range e.health.Health() {
-			healthy[k.Normalize()] = h.Healthy
+			k = k.Normalize()
+			healthy[k] = h.Healthy
+			healthKeys = append(healthKeys, k)
 		}
+		sort.Slice(healthKeys, func(i, j int) bool {
+			a, b := healthKeys[i], healthKeys[j]
+			if an, bn := ServiceName(a.Service), ServiceName(b.Service); an != bn {
+				return an < bn
+			}
+			return a.Server.String() < b.Server.String()
+		})
 	}
+	defer func() { e.list, e.svcs, e.dests, e.healthy, e.templates = list, svcs, dests, healthy, templates }()
 	if !e.primed {
 		e.primed = true
-		e.svcs, e.dests, e.healthy, e.templates = svcs, dests, healthy, templates
 		e.log.Info("initial configuration", "services", len(svcs), "realservers", len(dests), "templates", len(templates))
 		return
 	}
 
+	// In listing order: services, then their real servers; removals after.
 	var added, removed, edited, rsAdded, rsRemoved, weights int
-	for k, s := range svcs {
+	for _, s := range list {
+		k := s.ServiceKey
 		old, ok := e.svcs[k]
-		if !ok {
+		switch {
+		case !ok:
 			added++
 			e.log.Info("service added", "service", ServiceName(k), "scheduler", s.Scheduler, "persistent", s.Flags&ipvs.SvcPersistent != 0, "timeout", s.Timeout)
-			continue
-		}
-		if old.Scheduler != s.Scheduler || old.Flags != s.Flags || old.Timeout != s.Timeout || old.Netmask != s.Netmask || old.PE != s.PE {
+		case old.Scheduler != s.Scheduler || old.Flags != s.Flags || old.Timeout != s.Timeout || old.Netmask != s.Netmask || old.PE != s.PE:
 			edited++
 			e.log.Info("service edited", "service", ServiceName(k), "scheduler", s.Scheduler, "old_scheduler", old.Scheduler,
 				"persistent", s.Flags&ipvs.SvcPersistent != 0, "timeout", s.Timeout, "old_timeout", old.Timeout)
 		}
+		for _, x := range s.Dests {
+			rk := RealServer{k, netip.AddrPortFrom(x.Addr, x.Port)}
+			old, ok := e.dests[rk]
+			switch {
+			case !ok:
+				rsAdded++
+				e.log.Info("realserver added", "service", ServiceName(k), "server", rk.Server.String(), "weight", x.Weight, "forward", x.Method.String())
+			case old.Weight != x.Weight:
+				weights++
+				e.log.Info("realserver weight changed", "service", ServiceName(k), "server", rk.Server.String(), "old_weight", old.Weight, "weight", x.Weight)
+			}
+		}
 	}
-	for k := range e.svcs {
+	for _, s := range e.list {
+		k := s.ServiceKey
 		if _, ok := svcs[k]; !ok {
 			removed++
 			e.log.Info("service removed", "service", ServiceName(k))
 		}
-	}
-	for k, x := range dests {
-		old, ok := e.dests[k]
-		switch {
-		case !ok:
-			rsAdded++
-			e.log.Info("realserver added", "service", ServiceName(k.Service), "server", k.Server.String(), "weight", x.Weight, "forward", x.Method.String())
-		case old.Weight != x.Weight:
-			weights++
-			e.log.Info("realserver weight changed", "service", ServiceName(k.Service), "server", k.Server.String(), "old_weight", old.Weight, "weight", x.Weight)
-		}
-	}
-	for k, x := range e.dests {
-		if _, ok := dests[k]; !ok {
-			rsRemoved++
-			e.log.Info("realserver removed", "service", ServiceName(k.Service), "server", k.Server.String(), "weight", x.Weight)
+		for _, x := range s.Dests {
+			rk := RealServer{k, netip.AddrPortFrom(x.Addr, x.Port)}
+			if _, ok := dests[rk]; !ok {
+				rsRemoved++
+				e.log.Info("realserver removed", "service", ServiceName(k), "server", rk.Server.String(), "weight", x.Weight)
+			}
 		}
 	}
 	if added+removed+edited+rsAdded+rsRemoved+weights > 0 {
@@ -130,7 +147,8 @@ func (e *EventLog) Poll() {
 			"realservers_added", rsAdded, "realservers_removed", rsRemoved, "weights_changed", weights,
 			"services", len(svcs), "realservers", len(dests))
 	}
-	for k, h := range healthy {
+	for _, k := range healthKeys {
+		h := healthy[k]
 		if old, ok := e.healthy[k]; !ok || old != h {
 			lvl := slog.LevelInfo
 			if !h {
@@ -148,7 +166,6 @@ func (e *EventLog) Poll() {
 	if expired > 0 {
 		e.log.Info("templates expired", "count", expired, "templates", len(templates))
 	}
-	e.svcs, e.dests, e.healthy, e.templates = svcs, dests, healthy, templates
 }
 
 // Run polls every interval until ctx ends (first at once, unless Poll was

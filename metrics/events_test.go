@@ -70,6 +70,7 @@ func TestEventLog(t *testing.T) {
 	adm(t, d, now, "-e", "-t", "10.0.0.1:80", "-r", "10.8.0.1:80", "-m", "-w", "5")
 	adm(t, d, now, "-a", "-t", "10.0.0.1:80", "-r", "10.8.0.2:80", "-m")
 	adm(t, d, now, "-A", "-u", "10.0.0.2:53")
+	adm(t, d, now, "-A", "-t", "10.0.0.3:80")
 	el.Poll()
 	evs := events(t, &buf)
 	w := find(evs, "realserver weight changed")
@@ -79,10 +80,11 @@ func TestEventLog(t *testing.T) {
 	if a := find(evs, "realserver added"); len(a) != 1 || a[0]["server"] != "10.8.0.2:80" {
 		t.Errorf("real server added: %v", a)
 	}
-	if a := find(evs, "service added"); len(a) != 1 || a[0]["service"] != "UDP 10.0.0.2:53" {
+	// in listing order, as ipvsadm sorts: TCP before UDP
+	if a := find(evs, "service added"); len(a) != 2 || a[0]["service"] != "TCP 10.0.0.3:80" || a[1]["service"] != "UDP 10.0.0.2:53" {
 		t.Errorf("service added: %v", a)
 	}
-	if c := find(evs, "configuration changed"); len(c) != 1 || c[0]["weights_changed"] != 1.0 || c[0]["realservers_added"] != 1.0 || c[0]["services_added"] != 1.0 {
+	if c := find(evs, "configuration changed"); len(c) != 1 || c[0]["weights_changed"] != 1.0 || c[0]["realservers_added"] != 1.0 || c[0]["services_added"] != 2.0 {
 		t.Errorf("summary: %v", c)
 	}
 
@@ -105,6 +107,7 @@ func TestEventLog(t *testing.T) {
 	// Removal and health.
 	adm(t, d, now, "-d", "-t", "10.0.0.1:80", "-r", "10.8.0.2:80")
 	adm(t, d, now, "-D", "-u", "10.0.0.2:53")
+	adm(t, d, now, "-D", "-t", "10.0.0.3:80")
 	health.mu.Lock()
 	for k := range health.m {
 		health.m[k] = metrics.Health{Healthy: false}
@@ -115,7 +118,7 @@ func TestEventLog(t *testing.T) {
 	if r := find(evs, "realserver removed"); len(r) != 1 || r[0]["server"] != "10.8.0.2:80" {
 		t.Errorf("real server removed: %v", r)
 	}
-	if r := find(evs, "service removed"); len(r) != 1 {
+	if r := find(evs, "service removed"); len(r) != 2 || r[0]["service"] != "TCP 10.0.0.3:80" {
 		t.Errorf("service removed: %v", r)
 	}
 	if h := find(evs, "realserver health changed"); len(h) != 1 || h[0]["healthy"] != false || h[0]["level"] != "WARN" {

@@ -217,10 +217,14 @@ func TestScrapeMatchesIPVSAdm(t *testing.T) {
 	for _, c := range config {
 		adm(t, d, ipvs.Time(clock.Load()), c...)
 	}
+	svc80 := ipvs.ServiceKey{Protocol: ipvs.ProtoTCP, Addr: netip.MustParseAddr("10.0.0.1"), Port: 80}
+	rs := func(k ipvs.ServiceKey, server string) metrics.RealServer {
+		return metrics.RealServer{Service: k, Server: netip.MustParseAddrPort(server)}
+	}
 	health := &fakeHealth{m: map[metrics.RealServer]metrics.Health{
-		{Service: ipvs.ServiceKey{Protocol: ipvs.ProtoTCP, Addr: netip.MustParseAddr("10.0.0.1"), Port: 80}, Server: netip.MustParseAddrPort("10.8.0.1:80")}: {Healthy: true},
-		{Service: ipvs.ServiceKey{Protocol: ipvs.ProtoTCP, Addr: netip.MustParseAddr("10.0.0.1"), Port: 80}, Server: netip.MustParseAddrPort("10.8.0.2:80")}: {Healthy: false, Detail: "connect: refused"},
-		{Service: ipvs.ServiceKey{FWMark: 3}, Server: netip.MustParseAddrPort("10.8.0.4:0")}:                                                                 {Healthy: true},
+		rs(svc80, "10.8.0.1:80"):                     {Healthy: true},
+		rs(svc80, "10.8.0.2:80"):                     {Healthy: false, Detail: "connect: refused"},
+		rs(ipvs.ServiceKey{FWMark: 3}, "10.8.0.4:0"): {Healthy: true},
 	}}
 	dp := metrics.DataPlaneCounters{Accepted: 10, Forwarded: 8, Rejected: 2, DialErrors: 1, Errors: 3, ActiveFlows: 4, BytesIn: 100, BytesOut: 200, UDPIn: 5, UDPOut: 6, UDPDropped: 7, UDPSessions: 2}
 	srv := httptest.NewServer(metrics.Handler(d, metrics.Options{

@@ -7,8 +7,8 @@
 // The page is plain HTML and JavaScript embedded in the binary. It reads the
 // controller's JSON API (GET /v1/services, GET /v1/connections,
 // POST /v1/explain), which this handler mounts read-only: the mutating
-// POST /v1/ipvsadm is not served here (administration stays on the control
-// socket). It also serves /metrics (package metrics) and two small
+// POST /v1/ipvsadm and POST /v1/reload are refused here (administration
+// stays on the control socket). It also serves /metrics (package metrics) and two small
 // read-only endpoints of its own: /ui/status (table, decisions, totals,
 // health) and /ui/meta (names of verdicts and reasons).
 package web
@@ -49,9 +49,11 @@ func New(ctl *control.Controller, opts Options) http.Handler {
 	mux.Handle("GET /v1/services", api)
 	mux.Handle("GET /v1/connections", api)
 	mux.Handle("POST /v1/explain", api)
-	mux.HandleFunc("/v1/ipvsadm", func(w http.ResponseWriter, r *http.Request) {
+	readOnly := func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "forbidden: the web listener is read-only; administer golvsd with golvsadm on its control socket", http.StatusForbidden)
-	})
+	}
+	mux.HandleFunc("/v1/ipvsadm", readOnly)
+	mux.HandleFunc("/v1/reload", readOnly)
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not served by the web view", http.StatusNotFound)
 	})

@@ -140,10 +140,12 @@ func TestReadOnlyAPI(t *testing.T) {
 		t.Errorf("bad explain: %s %s", res.Status, body)
 	}
 
-	for _, m := range []string{"POST", "GET"} {
-		res, body := fetch(t, m, srv.URL+"/v1/ipvsadm", `{"args":["-C"]}`)
-		if res.StatusCode != http.StatusForbidden || !strings.Contains(body, "read-only") {
-			t.Errorf("%s /v1/ipvsadm: %s %s", m, res.Status, body)
+	for _, p := range []string{"/v1/ipvsadm", "/v1/reload"} {
+		for _, m := range []string{"POST", "GET"} {
+			res, body := fetch(t, m, srv.URL+p, `{"args":["-C"]}`)
+			if res.StatusCode != http.StatusForbidden || !strings.Contains(body, "read-only") {
+				t.Errorf("%s %s: %s %s", m, p, res.Status, body)
+			}
 		}
 	}
 	if res, _ := fetch(t, "GET", srv.URL+"/v1/explain", ""); res.StatusCode == 200 {

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -49,9 +50,10 @@ func webChromiumPath(t *testing.T) string {
 
 // webBrowser is a running headless Chromium.
 type webBrowser struct {
-	cmd    *exec.Cmd
-	port   string
-	stderr *os.File
+	cmd     *exec.Cmd
+	port    string
+	stderr  *os.File
+	profile string
 }
 
 // webStartBrowser starts chromium with remote debugging on a free port
@@ -59,8 +61,11 @@ type webBrowser struct {
 // DevToolsActivePort file.
 func webStartBrowser(ctx context.Context, t *testing.T, path, dir string) *webBrowser {
 	t.Helper()
-	profile := filepath.Join(dir, "chromium-profile")
-	if err := os.MkdirAll(profile, 0o700); err != nil {
+	// The profile is not in t.TempDir: Chromium's helper processes may
+	// still write there for a moment after the browser exits, which would
+	// fail TempDir's cleanup; close removes it with a bounded retry.
+	profile, err := os.MkdirTemp("", "golvs-chromium-")
+	if err != nil {
 		t.Fatal(err)
 	}
 	logf, err := os.Create(filepath.Join(dir, "chromium.log"))
@@ -74,10 +79,13 @@ func webStartBrowser(ctx context.Context, t *testing.T, path, dir string) *webBr
 		"--remote-allow-origins="+webCDPOrigin, "--window-size=1400,1000", "about:blank")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.WaitDelay = 5 * time.Second
+	// Its own process group, so that close ends the helpers too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
+		os.RemoveAll(profile)
 		t.Fatalf("start chromium: %v", err)
 	}
-	b := &webBrowser{cmd: cmd, stderr: logf}
+	b := &webBrowser{cmd: cmd, stderr: logf, profile: profile}
 	t.Cleanup(b.close)
 	deadline := time.Now().Add(30 * time.Second)
 	tick := time.NewTicker(50 * time.Millisecond)
@@ -102,12 +110,26 @@ func webStartBrowser(ctx context.Context, t *testing.T, path, dir string) *webBr
 	}
 }
 
+// close ends the browser's process group (SIGTERM, then SIGKILL after a
+// bounded wait) and removes its profile.
 func (b *webBrowser) close() {
-	if b.cmd.Process != nil {
-		b.cmd.Process.Kill()
-		b.cmd.Wait()
+	pid := b.cmd.Process.Pid
+	syscall.Kill(-pid, syscall.SIGTERM)
+	exited := make(chan struct{})
+	go func() { b.cmd.Wait(); close(exited) }()
+	select {
+	case <-exited:
+	case <-time.After(5 * time.Second):
 	}
+	syscall.Kill(-pid, syscall.SIGKILL)
+	<-exited
 	b.stderr.Close()
+	for i := 0; i < 50; i++ {
+		if err := os.RemoveAll(b.profile); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond) // helpers still exiting
+	}
 }
 
 // newPage opens a page target and connects to it.

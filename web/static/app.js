@@ -104,7 +104,13 @@
     for (const s of svcs) {
       const name = svcName(s);
       let sched = s.Scheduler;
-      if (s.Flags & SVC_PERSISTENT) sched += " persistent " + s.Timeout + " s" + (s.Netmask && s.Netmask !== 0xffffffff && s.Netmask !== 128 ? maskText(s) : "");
+      if (s.Flags & SVC_PERSISTENT) {
+        sched += " persistent " + s.Timeout + " s";
+        if (s.Netmask !== 0xffffffff && !(s.Family === AF_INET6 && s.Netmask === 128)) {
+          const n = prefixLen(s);
+          sched += n !== null ? " per /" + n : maskText(s);
+        }
+      }
       if (s.Flags & SVC_ONEPACKET) sched += " ops";
       if (s.PE) sched += " pe " + s.PE;
       tbody.append(el("tr", { class: "svc", "data-service": name },
@@ -115,6 +121,7 @@
         const server = hostPort(d.Addr, d.Port);
         const k = name + "|" + server + "|";
         const hcell = el("td", { "data-col": "health" }, healthBadge(health.get(name + "|" + server)));
+        if (d.Weight === 0) hcell.append(" ", el("span", { class: "badge over", title: "weight 0: gets no new connections" }, "quiescent"));
         if (d.Overloaded) hcell.append(" ", el("span", { class: "badge over", title: "over its upper connection threshold" }, "overloaded"));
         tbody.append(el("tr", { class: "rs", "data-service": name, "data-server": server },
           el("td", { class: "name" }, "→ " + server),
