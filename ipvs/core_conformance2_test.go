@@ -472,6 +472,31 @@ func TestConformanceDestChanges(t *testing.T) {
 			r.forwardTo(syn("10.9.6.1:6002", "10.0.0.1:92"), "10.8.0.10:92")
 			r.wantCounters(k, "10.8.0.10:92 2/0/2")
 		}},
+		{"expire-nodest-conn-assured-and-idle-templates", func(t *testing.T) {
+			// ip_vs_expire_nodest_conn_flush deletes a controller that
+			// controls nothing any more even when ASSURED, and idle
+			// templates whose own dest is unavailable (spec 2.5).
+			r := newRig(t, func(s *ipvs.Settings) { s.ExpireNodestConn = true })
+			if err := r.d.SetTimeouts(ipvs.Timeouts{UDP: 5 * time.Second}); err != nil {
+				t.Fatal(err)
+			}
+			k := r.addSvc(tcpSvc("10.0.0.1:80"), "rr", persist(300))
+			r.addDest(k, "10.8.0.1:80")
+			u := r.addSvc(udpSvc("10.0.0.1:53"), "rr", persist(300))
+			r.addDest(u, "10.8.0.2:53")
+			r.open("10.9.0.1:1000", "10.0.0.1:80", "10.8.0.1:80")
+			r.forwardTo(udpPkt("10.9.0.1:1000", "10.0.0.1:53"), "10.8.0.2:53")
+			r.at(10) // the UDP connection is gone, its template idles
+			r.wantTable(
+				"TCP ASSURED 10.9.0.1:0 10.0.0.1:80 10.8.0.1:80",
+				"TCP ESTABLISHED 10.9.0.1:1000 10.0.0.1:80 10.8.0.1:80",
+				"UDP NONE 10.9.0.1:0 10.0.0.1:53 10.8.0.2:53",
+			)
+			r.delDest(k, "10.8.0.1:80")
+			r.delDest(u, "10.8.0.2:53")
+			r.at(11)
+			r.wantTable()
+		}},
 		{"expire-nodest-conn-on-packet", func(t *testing.T) {
 			// ip_vs_in_hook "Check the server status": a packet of an entry
 			// whose dest is unavailable is dropped by default; with
