@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/golvs/golvs/control"
@@ -23,7 +24,26 @@ import (
 type observability struct {
 	httpAddr *string
 	events   *time.Duration
+	health   lateHealth
 }
+
+// lateHealth is a health source set after the web view started (the health
+// checker, *check.Checker, is a metrics.HealthSource); until then it
+// reports nothing.
+type lateHealth struct {
+	src atomic.Pointer[metrics.HealthSource]
+}
+
+func (h *lateHealth) Health() map[metrics.RealServer]metrics.Health {
+	if p := h.src.Load(); p != nil {
+		return (*p).Health()
+	}
+	return nil
+}
+
+// setHealth makes the web view, /metrics and the event log show h's
+// real-server health.
+func (o *observability) setHealth(h metrics.HealthSource) { o.health.src.Store(&h) }
 
 func addObservabilityFlags(fs *flag.FlagSet) *observability {
 	return &observability{
@@ -48,7 +68,7 @@ func proxyCounters(px *proxy.Proxy) metrics.DataPlaneSource {
 // stops the listener (the event log stops with ctx).
 func (o *observability) start(ctx context.Context, ctl *control.Controller, px *proxy.Proxy, log *slog.Logger) (func(), error) {
 	if *o.events > 0 {
-		el := metrics.NewEventLog(ctl.Director(), proxy.SystemClock, log.With("component", "events"), nil)
+		el := metrics.NewEventLog(ctl.Director(), proxy.SystemClock, log.With("component", "events"), &o.health)
 		el.Poll() // the state before anything below changes it
 		go el.Run(ctx, *o.events)
 	}
@@ -60,7 +80,7 @@ func (o *observability) start(ctx context.Context, ctl *control.Controller, px *
 		return nil, fmt.Errorf("-http: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           web.New(ctl, web.Options{DataPlane: proxyCounters(px)}),
+		Handler:           web.New(ctl, web.Options{Health: &o.health, DataPlane: proxyCounters(px)}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
