@@ -31,9 +31,9 @@ type Options struct {
 	Rand func(n int64) int64
 	// Log receives transitions and errors; nil: slog.Default().
 	Log *slog.Logger
-	// OnEvent, when not nil, is called for every event, synchronously and
-	// with the checker's lock held: it must not block nor call the
-	// checker.
+	// OnEvent, when not nil, is called for every event, in order, once the
+	// director reflects it, with the checker's lock held: it must not block
+	// nor call the checker.
 	OnEvent func(Event)
 	// Runner runs a notify command; nil runs it as a process (no shell) in
 	// a process group of its own that is killed at the timeout.
@@ -94,6 +94,7 @@ type Checker struct {
 	notify        *notifier // from Start on
 
 	mu      sync.Mutex
+	pending []Event // emitted, delivered to onEvent by flush
 	svcs    []*service
 	started bool
 	stopped bool
@@ -239,6 +240,7 @@ func (c *Checker) Start(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	c.flush()
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
@@ -297,6 +299,7 @@ func (c *Checker) Stop() {
 		c.emit(Event{Time: now, Kind: EventQuorumDown, Service: s.name, Err: "stopping"})
 		c.notify.enqueue(s.spec.QuorumDown, notifyEnv("quorum-down", s, nil))
 	}
+	c.flush()
 	c.mu.Unlock()
 	if c.notify != nil {
 		c.notify.close()
@@ -386,6 +389,7 @@ func (c *Checker) observe(r *server, res Result) time.Duration {
 	if changed {
 		c.reconcile(s)
 	}
+	c.flush()
 	return delay
 }
 
@@ -583,10 +587,19 @@ func (c *Checker) reconcile(s *service) error {
 	return nil
 }
 
+// emit queues an event; flush delivers the queue once the director has
+// been changed, so that an observer of an event sees its effect.
 func (c *Checker) emit(e Event) {
 	if c.onEvent != nil {
+		c.pending = append(c.pending, e)
+	}
+}
+
+func (c *Checker) flush() {
+	for _, e := range c.pending {
 		c.onEvent(e)
 	}
+	c.pending = c.pending[:0]
 }
 
 func (r *server) stateName() string {
