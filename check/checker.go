@@ -231,6 +231,11 @@ func (c *Checker) Start(ctx context.Context) error {
 			r.weight = r.spec.Dest.Weight
 			r.checkerUp = r.check == nil || !r.check.Alpha
 			r.alive = r.checkerUp
+			if r.check != nil {
+				// check_api.c: init_checkers_queue: "one failure is enough
+				// initially" (alpha or not) until the first success.
+				r.retryIt = r.check.Retries
+			}
 			r.since = now
 			r.hist.add(Transition{At: now, State: r.stateName(), Reason: "start"})
 		}

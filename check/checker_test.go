@@ -76,6 +76,21 @@ func TestRetries(t *testing.T) {
 	h.wantEvents(true, "56s retry "+rs1, "69s retry "+rs1, "72s retry "+rs1, "75s down "+rs1, "75s quorum-down w=0")
 }
 
+// TestFirstFailureIsEnough: before its first success a server goes down at
+// its first failure, whatever its retries (check_api.c: "one failure is
+// enough initially").
+func TestFirstFailureIsEnough(t *testing.T) {
+	h := newHarness(t, Service{Key: tcpKey(vip), Servers: []Server{
+		{Dest: dest(rs1, 1), Check: chk(10, 1, 3, 1, 1), NotifyDown: []string{"down1"}},
+		{Dest: dest(rs2, 1)},
+	}}, nil)
+	h.probes[rs1].set(false)
+	h.runFor(sec(1))
+	h.wantEvents(true, "0s quorum-up w=2", "1s down "+rs1)
+	h.wantNotifies("down1 | down")
+	h.wantTable(rs2 + "=1")
+}
+
 // TestRetriesZero: with retry 0 the first failure marks the server down.
 func TestRetriesZero(t *testing.T) {
 	h := newHarness(t, Service{Key: tcpKey(vip), Servers: []Server{
@@ -125,10 +140,10 @@ func TestAlpha(t *testing.T) {
 }
 
 // TestAlphaFirstFailure: keepalived notifies down an alpha server whose
-// first check fails when no retry is left (update_svr_checker_state with
-// has_run unset), without a transition.
+// first check fails (update_svr_checker_state with has_run unset; retries
+// do not count before the first success), without a transition.
 func TestAlphaFirstFailure(t *testing.T) {
-	a := chk(10, 1, 0, 1, 1)
+	a := chk(10, 1, 2, 1, 1)
 	a.Alpha = true
 	h := newHarness(t, Service{Key: tcpKey(vip), Servers: []Server{
 		{Dest: dest(rs1, 1), Check: a, NotifyDown: []string{"down1"}},

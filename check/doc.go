@@ -22,7 +22,9 @@
 // delay_before_retry, Retries times, and goes down at the next failure;
 // a down server is checked every interval and comes up at its first
 // success. Servers start up, except with alpha, where they start down
-// until their first success. The intervals run on an injected [Clock].
+// until their first success; until a server's first success one failure is
+// enough to mark it down (keepalived 2.x). The intervals run on an
+// injected [Clock].
 //
 // # Director changes
 //

@@ -76,6 +76,8 @@ type Check struct {
 	// Retries is keepalived's retry: how many more failed attempts, after
 	// a first failure, it takes to mark an up server down. A server goes
 	// down after Retries+1 failures in a row. 0 means the first failure.
+	// As in keepalived 2.x, retries start counting after the first
+	// success: until then one failure is enough.
 	Retries int
 	// DelayBeforeRetry is the pause after a failed attempt that is to be
 	// retried (delay_before_retry); 0 retries at once.
@@ -99,7 +101,7 @@ func (c Check) withDefaults() Check {
 }
 
 // FailureBound is the longest time from a server's failure to its being
-// marked down, for a failure that starts right after a successful check
+// marked down, for a failure that starts after a successful check
 // (warmup excluded): one interval, then Retries+1 attempts that each may
 // last the whole timeout, separated by Retries delays before retry. Tests
 // derive their deadlines from it.
