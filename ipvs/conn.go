@@ -37,14 +37,17 @@ type Conn struct {
 	daf      Family
 	protocol uint8
 	state    uint8
-	flags    uint32
-	cport    uint16
-	vport    uint16
-	dport    uint16
-	caddr    addr16
-	vaddr    addr16
-	daddr    addr16
-	fwmark   uint32
+	// kind holds the flags fixed at creation (method, template, one-packet,
+	// no-cport); lookups read it without the lock.
+	kind   uint32
+	flags  uint32
+	cport  uint16
+	vport  uint16
+	dport  uint16
+	caddr  addr16
+	vaddr  addr16
+	daddr  addr16
+	fwmark uint32
 
 	dest     *Dest
 	control  *Conn
@@ -64,6 +67,9 @@ type Conn struct {
 	nextOut  *Conn
 	heapIdx  atomic.Int32
 	heapKey  atomic.Int64
+	fireAt   atomic.Int64
+	level    atomic.Int32
+	armSeq   atomic.Uint64
 	unlinked bool
 
 	pe *peData
@@ -75,7 +81,7 @@ type peData struct {
 }
 
 // Template reports whether c is a persistence template.
-func (c *Conn) Template() bool { return c.flags&ConnTemplate != 0 }
+func (c *Conn) Template() bool { return c.kind&ConnTemplate != 0 }
 
 // Dest returns the real server the entry is bound to.
 func (c *Conn) Dest() *Dest { return c.dest }

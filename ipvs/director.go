@@ -62,6 +62,9 @@ type Director struct {
 	// which take no time argument, happen then.
 	now Time
 
+	// batch is Advance's buffer of timers firing together.
+	batch []*Conn
+
 	stats   Stats
 	estNext Time
 	estInit bool

@@ -237,7 +237,7 @@ func (d *Director) leave(s *Service, p *Packet, now Time, why Reason, ex *Explan
 			flags |= ConnOnePacket
 		}
 		c := d.newConn(packetFamily(p), p.Protocol, pack(p.Src), p.SrcPort, pack(p.Dst), p.DstPort,
-			packetFamily(p), addr16{}, 0, flags, nil, p.Mark)
+			packetFamily(p), addr16{}, 0, connParams{flags: flags, mark: p.Mark})
 		if c == nil {
 			return nil, Result{Verdict: VerdictDrop, Reason: ReasonTableFull}
 		}
@@ -287,7 +287,7 @@ func (d *Director) schedule(s *Service, p *Packet, now Time, ex *Explanation) (*
 		return nil, 0, ReasonScheduled
 	}
 	c := d.newConn(packetFamily(p), p.Protocol, pack(p.Src), p.SrcPort, pack(p.Dst), p.DstPort,
-		dest.af, dest.addr, dport, onePacketFlag(s, p), dest, p.Mark)
+		dest.af, dest.addr, dport, connParams{flags: onePacketFlag(s, p), dest: dest, mark: p.Mark})
 	if c == nil {
 		return nil, -1, ReasonTableFull
 	}
@@ -415,13 +415,17 @@ func (d *Director) checkTemplate(ct *Conn, ex *Explanation) Reason {
 	if ex != nil {
 		return why
 	}
-	if ct.vport != 0xffff {
+	// Under the template's lock, so that packets invalidating it at the
+	// same time re-key it once (ip_vs_conn_unhash fails for the others).
+	ct.mu.Lock()
+	if ct.vport != 0xffff && !ct.unlinked {
 		d.tab.unhash(ct)
 		ct.dport = 0xffff
 		ct.vport = 0xffff
 		ct.cport = 0
 		d.tab.hash(ct)
 	}
+	ct.mu.Unlock()
 	return why
 }
 
@@ -460,13 +464,17 @@ func (d *Director) schedPersist(s *Service, p *Packet, now Time, ex *Explanation
 			if p.DstPort == s.key.Port && s.key.Port != ftpPort {
 				tdport = dest.port
 			}
+			// A persistence timeout of 0 (possible through the API) makes
+			// the template expire at the next tick.
+			tt := s.timeout
+			if tt == 0 {
+				tt = time.Nanosecond
+			}
 			ct = d.newConn(k.af, k.protocol, k.snet, 0, k.vaddr, k.vport, dest.af, dest.addr, tdport,
-				ConnTemplate, dest, p.Mark)
+				connParams{flags: ConnTemplate, dest: dest, mark: p.Mark, pe: k.pe, timeout: tt})
 			if ct == nil {
 				return nil, -1, ReasonTableFull
 			}
-			ct.pe = k.pe
-			ct.timeout = s.timeout
 		}
 	} else {
 		dest = ct.dest
@@ -483,31 +491,44 @@ func (d *Director) schedPersist(s *Service, p *Packet, now Time, ex *Explanation
 		return nil, 0, tplReason
 	}
 	c := d.newConn(af, p.Protocol, pack(p.Src), p.SrcPort, pack(p.Dst), p.DstPort, dest.af, dest.addr, dport,
-		onePacketFlag(s, p), dest, p.Mark)
+		connParams{flags: onePacketFlag(s, p), dest: dest, mark: p.Mark, control: ct})
 	if c == nil {
 		d.put(ct, now, false)
 		return nil, -1, ReasonTableFull
 	}
-	c.control = ct
-	ct.nControl.Add(1)
 	d.put(ct, now, false)
 	d.connStats(c, s)
 	return c, 0, tplReason
 }
 
-// newConn mirrors ip_vs_conn.c: ip_vs_conn_new and ip_vs_bind_dest. The
-// entry's timer is not started: put starts it.
+// connParams are the fields of a new entry beyond its tuple, all set
+// before the entry becomes visible to other goroutines.
+type connParams struct {
+	flags   uint32
+	dest    *Dest
+	mark    uint32
+	pe      *peData
+	timeout time.Duration
+	control *Conn
+}
+
+// newConn mirrors ip_vs_conn.c: ip_vs_conn_new and ip_vs_bind_dest (and
+// ip_vs_control_add when a controller is given). The entry's timer is not
+// started: put starts it.
 func (d *Director) newConn(af Family, proto uint8, caddr addr16, cport uint16, vaddr addr16, vport uint16,
-	daf Family, daddr addr16, dport uint16, flags uint32, dest *Dest, mark uint32) *Conn {
+	daf Family, daddr addr16, dport uint16, cp connParams) *Conn {
 	if max := d.settings.MaxConns; max > 0 && d.tab.count.Load() >= int64(max) {
 		d.tab.refused.Add(1)
 		d.counters.TableFull.Add(1)
 		return nil
 	}
 	c := &Conn{af: af, daf: daf, protocol: proto, caddr: caddr, cport: cport, vaddr: vaddr, vport: vport,
-		daddr: daddr, dport: dport, flags: flags, fwmark: mark, timeout: newConnTimeout}
+		daddr: daddr, dport: dport, flags: cp.flags, fwmark: cp.mark, timeout: newConnTimeout, pe: cp.pe}
+	if cp.timeout != 0 {
+		c.timeout = cp.timeout
+	}
 	c.heapIdx.Store(-1)
-	if dest != nil {
+	if dest := cp.dest; dest != nil {
 		cf := uint32(dest.method) | ConnInactive
 		if dest.method != FwdMasq {
 			cf |= ConnNoOutput
@@ -526,7 +547,12 @@ func (d *Director) newConn(af Family, proto uint8, caddr addr16, cport uint16, v
 			dest.persistConns.Add(1)
 		}
 	}
-	if c.flags&ConnOnePacket == 0 {
+	c.kind = c.flags & (ConnFwdMask | ConnTemplate | ConnOnePacket | ConnNoCport | ConnSync)
+	if ct := cp.control; ct != nil {
+		c.control = ct
+		ct.nControl.Add(1)
+	}
+	if c.kind&ConnOnePacket == 0 {
 		d.tab.insert(c)
 	} else {
 		c.seq = d.tab.seq.Add(1)
@@ -591,7 +617,7 @@ func (d *Director) outStats(c *Conn, n int) {
 // freed now; every other entry's timer restarts at now+timeout. countPkt
 // counts the packet in in_pkts (the template's for one-packet connections).
 func (d *Director) put(c *Conn, now Time, countPkt bool) {
-	if c.flags&ConnOnePacket != 0 {
+	if c.kind&ConnOnePacket != 0 {
 		if countPkt && c.control != nil {
 			c.control.inPkts.Add(1)
 		}
@@ -604,13 +630,14 @@ func (d *Director) put(c *Conn, now Time, countPkt bool) {
 	c.mu.Lock()
 	t := c.timeout
 	c.mu.Unlock()
-	d.tab.timerSet(c, now.Add(t))
+	d.tab.timerSet(c, now, t)
 }
 
-// expireNow mirrors ip_vs_conn_expire_now: the timer fires at now.
+// expireNow mirrors ip_vs_conn_expire_now: a pending timer is moved to the
+// current jiffy, so it fires at the next tick.
 func (d *Director) expireNow(c *Conn, now Time) {
 	if c.heapIdx.Load() >= 0 && Time(c.expires.Load()) > now {
-		d.tab.timerSet(c, now)
+		d.tab.timerSet(c, now, 0)
 	}
 }
 
@@ -635,7 +662,7 @@ func (d *Director) setState(c *Conn, dir Direction, p *Packet) {
 // assure mirrors ip_vs.h: ip_vs_control_assure_ct.
 func assure(c *Conn) {
 	ct := c.control
-	if ct == nil || ct.flags&ConnTemplate == 0 {
+	if ct == nil || ct.kind&ConnTemplate == 0 {
 		return
 	}
 	ct.mu.Lock()
@@ -742,15 +769,23 @@ func (d *Director) Advance(now Time) {
 		d.estNext = now.Add(2 * time.Second)
 	}
 	for {
-		c, at := d.tab.popDue(now)
-		for d.estNext <= now && (c == nil || d.estNext <= at) {
+		var at Time
+		d.batch, at = d.tab.popDue(now, d.batch)
+		for d.estNext <= now && (len(d.batch) == 0 || d.estNext <= at) {
 			d.estimate()
 			d.estNext = d.estNext.Add(2 * time.Second)
 		}
-		if c == nil {
+		if len(d.batch) == 0 {
 			break
 		}
-		d.expire(c, at)
+		for i, c := range d.batch {
+			d.batch[i] = nil
+			if c.heapIdx.Load() != -2 {
+				continue // deleted or re-armed by an earlier timer of the batch
+			}
+			c.heapIdx.Store(-1)
+			d.expire(c, at)
+		}
 	}
 	d.sweepTrash(now)
 }
@@ -787,7 +822,7 @@ func (d *Director) expire(c *Conn, at Time) {
 		c.mu.Lock()
 		c.timeout = expireLater
 		c.mu.Unlock()
-		d.tab.timerSet(c, at.Add(expireLater))
+		d.tab.timerSet(c, at, expireLater)
 		return
 	}
 	d.freeConn(c, at)
@@ -800,7 +835,7 @@ func (d *Director) freeConn(c *Conn, at Time) {
 		return
 	}
 	c.unlinked = true
-	if c.flags&ConnOnePacket == 0 {
+	if c.kind&ConnOnePacket == 0 {
 		d.tab.unhash(c)
 		d.tab.count.Add(-1)
 	}
@@ -808,7 +843,7 @@ func (d *Director) freeConn(c *Conn, at Time) {
 		hasRef := c.timeout == 0
 		c.control = nil
 		n := ct.nControl.Add(-1)
-		if hasRef && n == 0 && (ct.flags&ConnTemplate == 0 || ct.state&tplAssured == 0) {
+		if hasRef && n == 0 && (ct.kind&ConnTemplate == 0 || ct.state&tplAssured == 0) {
 			d.connDel(ct, at)
 		}
 	}

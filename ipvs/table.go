@@ -31,8 +31,7 @@ type table struct {
 
 	refused atomic.Uint64
 
-	tmu  sync.Mutex
-	heap []*Conn
+	wheel
 }
 
 func newTable() *table {
@@ -69,7 +68,7 @@ func (t *table) inKey(c *Conn) uint64 {
 // outKey hashes what a reply from the real server carries: for NAT the
 // real server's address; for other methods the virtual address.
 func (t *table) outKey(c *Conn) uint64 {
-	if FwdMethod(c.flags&ConnFwdMask) == FwdMasq {
+	if FwdMethod(c.kind&ConnFwdMask) == FwdMasq {
 		return t.hashTuple(c.daf, c.protocol, c.daddr, c.dport, c.caddr, c.cport)
 	}
 	return t.hashTuple(c.af, c.protocol, c.vaddr, c.vport, c.caddr, c.cport)
@@ -89,7 +88,7 @@ func (t *table) hash(c *Conn) {
 	c.nextIn = s.in[c.hashIn]
 	s.in[c.hashIn] = c
 	s.mu.Unlock()
-	if c.flags&ConnTemplate == 0 {
+	if c.kind&ConnTemplate == 0 {
 		c.hashOut = t.outKey(c)
 		s = &t.shards[c.hashOut%tableShards]
 		s.mu.Lock()
@@ -104,7 +103,7 @@ func (t *table) unhash(c *Conn) {
 	s.mu.Lock()
 	unchain(s.in, c.hashIn, c, func(x *Conn) **Conn { return &x.nextIn })
 	s.mu.Unlock()
-	if c.flags&ConnTemplate == 0 {
+	if c.kind&ConnTemplate == 0 {
 		s = &t.shards[c.hashOut%tableShards]
 		s.mu.Lock()
 		unchain(s.out, c.hashOut, c, func(x *Conn) **Conn { return &x.nextOut })
@@ -140,7 +139,7 @@ func (t *table) lookupIn(af Family, proto uint8, caddr addr16, cport uint16, vad
 	s.mu.RLock()
 	for c := s.in[h]; c != nil; c = c.nextIn {
 		if c.af == af && c.protocol == proto && c.cport == cport && c.vport == vport &&
-			c.caddr == caddr && c.vaddr == vaddr && c.flags&(ConnTemplate|ConnNoCport) == 0 {
+			c.caddr == caddr && c.vaddr == vaddr && c.kind&(ConnTemplate|ConnNoCport) == 0 {
 			s.mu.RUnlock()
 			return c
 		}
@@ -159,7 +158,7 @@ func (t *table) lookupOut(af Family, proto uint8, src addr16, sport uint16, dst 
 		if c.protocol != proto || c.cport != dport || c.caddr != dst {
 			continue
 		}
-		if FwdMethod(c.flags&ConnFwdMask) == FwdMasq {
+		if FwdMethod(c.kind&ConnFwdMask) == FwdMasq {
 			if c.daf == af && c.daddr == src && c.dport == sport {
 				s.mu.RUnlock()
 				return c
@@ -181,7 +180,7 @@ func (t *table) lookupTemplate(af Family, proto uint8, snet addr16, vaddr addr16
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for c := s.in[h]; c != nil; c = c.nextIn {
-		if c.flags&ConnTemplate == 0 || c.af != af || c.protocol != proto || c.cport != 0 ||
+		if c.kind&ConnTemplate == 0 || c.af != af || c.protocol != proto || c.cport != 0 ||
 			c.vport != vport || c.caddr != snet {
 			continue
 		}
@@ -204,146 +203,21 @@ func (t *table) lookupTemplate(af Family, proto uint8, snet addr16, vaddr addr16
 	return nil
 }
 
-// forEach calls f for every hashed entry; f must not change the table.
+// forEach calls f for every hashed entry. f runs without table locks held
+// (entries are collected first), so it may lock the entries.
 func (t *table) forEach(f func(c *Conn)) {
+	var all []*Conn
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.mu.RLock()
 		for _, c := range s.in {
 			for ; c != nil; c = c.nextIn {
-				f(c)
+				all = append(all, c)
 			}
 		}
 		s.mu.RUnlock()
 	}
-}
-
-// Timer heap: a min-heap on heapKey, with keys possibly earlier than the
-// entries' deadlines (deadlines move later on every packet without touching
-// the heap; Advance re-queues such entries).
-
-func (t *table) timerAdd(c *Conn, at Time) {
-	c.expires.Store(int64(at))
-	t.tmu.Lock()
-	t.push(c, at)
-	t.tmu.Unlock()
-}
-
-func (t *table) push(c *Conn, at Time) {
-	c.heapKey.Store(int64(at))
-	c.heapIdx.Store(int32(len(t.heap)))
-	t.heap = append(t.heap, c)
-	t.up(len(t.heap) - 1)
-}
-
-// timerSet restarts c's timer at at.
-func (t *table) timerSet(c *Conn, at Time) {
-	c.expires.Store(int64(at))
-	if c.heapIdx.Load() >= 0 && int64(at) >= c.heapKey.Load() {
-		return
+	for _, c := range all {
+		f(c)
 	}
-	t.tmu.Lock()
-	if i := c.heapIdx.Load(); i < 0 {
-		t.push(c, at)
-	} else if int64(at) < c.heapKey.Load() {
-		c.heapKey.Store(int64(at))
-		t.up(int(i))
-	}
-	t.tmu.Unlock()
-}
-
-// timerDel stops c's timer; it reports whether the timer was pending
-// (del_timer).
-func (t *table) timerDel(c *Conn) bool {
-	t.tmu.Lock()
-	defer t.tmu.Unlock()
-	i := c.heapIdx.Load()
-	if i < 0 {
-		return false
-	}
-	t.removeAt(int(i))
-	c.expires.Store(0)
-	return true
-}
-
-func (t *table) less(i, j int) bool {
-	a, b := t.heap[i], t.heap[j]
-	if ak, bk := a.heapKey.Load(), b.heapKey.Load(); ak != bk {
-		return ak < bk
-	}
-	return a.seq < b.seq
-}
-
-func (t *table) swap(i, j int) {
-	t.heap[i], t.heap[j] = t.heap[j], t.heap[i]
-	t.heap[i].heapIdx.Store(int32(i))
-	t.heap[j].heapIdx.Store(int32(j))
-}
-
-func (t *table) up(i int) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if !t.less(i, p) {
-			break
-		}
-		t.swap(i, p)
-		i = p
-	}
-}
-
-func (t *table) down(i int) {
-	n := len(t.heap)
-	for {
-		l := 2*i + 1
-		if l >= n {
-			return
-		}
-		m := l
-		if r := l + 1; r < n && t.less(r, l) {
-			m = r
-		}
-		if !t.less(m, i) {
-			return
-		}
-		t.swap(i, m)
-		i = m
-	}
-}
-
-func (t *table) removeAt(i int) {
-	n := len(t.heap) - 1
-	c := t.heap[i]
-	if i != n {
-		t.swap(i, n)
-	}
-	t.heap[n] = nil
-	t.heap = t.heap[:n]
-	if i != n {
-		t.down(i)
-		t.up(i)
-	}
-	c.heapIdx.Store(-1)
-}
-
-// popDue removes and returns the earliest entry whose deadline is at or
-// before now, with that deadline; entries whose deadline moved later are
-// re-queued on the way.
-func (t *table) popDue(now Time) (*Conn, Time) {
-	t.tmu.Lock()
-	defer t.tmu.Unlock()
-	for len(t.heap) > 0 {
-		c := t.heap[0]
-		if Time(c.heapKey.Load()) > now {
-			return nil, 0
-		}
-		exp := Time(c.expires.Load())
-		if int64(exp) > c.heapKey.Load() {
-			c.heapKey.Store(int64(exp))
-			t.down(0)
-			continue
-		}
-		t.removeAt(0)
-		return c, exp
-	}
-	return nil, 0
 }

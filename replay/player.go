@@ -19,13 +19,19 @@ import (
 	"github.com/golvs/golvs/ipvsadm"
 )
 
-// Typical wall time the oracle's guest spends on a step; virtual time moves
-// by as much so that expiry countdowns stay close to the kernel's.
+// Typical wall time the oracle's guest spends on a step (its ORACLE-TIME
+// differences on an idle machine); virtual time moves by as much after the
+// step, so that expiry countdowns and timers stay close to the kernel's.
 var stepCost = map[string]time.Duration{
-	"tcp":      50 * time.Millisecond,
-	"tcp-open": 300 * time.Millisecond,
-	"rs-up":    200 * time.Millisecond,
+	"tcp":      120 * time.Millisecond,
+	"udp":      80 * time.Millisecond,
+	"tcp-open": 330 * time.Millisecond,
+	"rs-up":    230 * time.Millisecond,
+	"sleep":    20 * time.Millisecond,
 }
+
+// defaultStepCost is the cost of other steps (ipvsadm, sysctl, nft, dump).
+const defaultStepCost = 50 * time.Millisecond
 
 // Packet lengths of the oracle's Linux peers: SYN and SYN-ACK carry 20
 // bytes of options (MSS, SACK, timestamps, window scale), later segments
@@ -183,9 +189,11 @@ func (p *Player) Line(line string) error {
 	if err != nil {
 		return fmt.Errorf("step %d (%s): %w", p.step, line, err)
 	}
-	if c := stepCost[cmd]; c > 0 {
-		p.advance(p.now.Add(c))
+	c, ok := stepCost[cmd]
+	if !ok {
+		c = defaultStepCost
 	}
+	p.advance(p.now.Add(c))
 	return nil
 }
 
