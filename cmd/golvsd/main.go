@@ -44,16 +44,39 @@ func run(args []string) error {
 	drain := fs.Duration("drain", 10*time.Second, "bound on draining flows at SIGTERM")
 	runDemo := fs.Bool("demo", true, "run the embedded demo (three loopback backends behind -demo-listen)")
 	obs := addObservabilityFlags(fs) // -http, -events: http.go
+	cf := addConfigFlags(fs)         // -config, -check-config, -import-keepalived: config.go
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if done, err := cf.standalone(); done {
+		return err
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		return err
+	}
+	if cfg != nil {
+		*runDemo = false
+		if cfg.Control.Socket != "" && !flagSet(fs, "socket") {
+			*socket = cfg.Control.Socket
+		}
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	d := ipvs.NewDirector(&ipvs.Config{Schedulers: sched.New})
 	px := proxy.New(d, proxy.Options{Clock: proxy.SystemClock, Logf: func(f string, a ...any) { log.Warn(fmt.Sprintf(f, a...)) }})
 	ctl := control.New(d, proxy.SystemClock, proxyPlane{px}, log)
+	if cfg != nil {
+		if err := applyConfig(ctl, cfg); err != nil {
+			return err
+		}
+		ctl.SetReload(reloader(cf, ctl, log))
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	if cfg != nil {
+		reloadOnHUP(ctx, reloader(cf, ctl, log))
+	}
 
 	if err := os.MkdirAll(filepath.Dir(*socket), 0o755); err != nil {
 		return err
@@ -66,6 +89,9 @@ func run(args []string) error {
 	go srv.Serve(ln)
 	defer os.Remove(*socket)
 	log.Info("control socket", "path", *socket)
+	if err := startTCPAPI(ctx, cfg, ctl, log); err != nil {
+		return err
+	}
 
 	// Observability (http.go): event log, web view and /metrics.
 	stopObs, err := obs.start(ctx, ctl, px, log)
@@ -172,4 +198,10 @@ func demoGet(ctx context.Context, client, vip string) (string, error) {
 		return "", err
 	}
 	return string(buf[:n]), nil
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
