@@ -70,7 +70,7 @@ type Conn struct {
 	fireAt   atomic.Int64
 	level    atomic.Int32
 	armSeq   atomic.Uint64
-	unlinked bool
+	unlinked atomic.Bool
 
 	pe *peData
 }
@@ -79,6 +79,13 @@ type peData struct {
 	name string
 	data string
 }
+
+// Expired reports whether the entry has left the table (its timer fired,
+// or it was deleted). Safe for concurrent use.
+func (c *Conn) Expired() bool { return c.unlinked.Load() }
+
+// Expires returns the entry's deadline (0 once its timer is stopped).
+func (c *Conn) Expires() Time { return Time(c.expires.Load()) }
 
 // Template reports whether c is a persistence template.
 func (c *Conn) Template() bool { return c.kind&ConnTemplate != 0 }

@@ -418,7 +418,7 @@ func (d *Director) checkTemplate(ct *Conn, ex *Explanation) Reason {
 	// Under the template's lock, so that packets invalidating it at the
 	// same time re-key it once (ip_vs_conn_unhash fails for the others).
 	ct.mu.Lock()
-	if ct.vport != 0xffff && !ct.unlinked {
+	if ct.vport != 0xffff && !ct.unlinked.Load() {
 		d.tab.unhash(ct)
 		ct.dport = 0xffff
 		ct.vport = 0xffff
@@ -831,10 +831,9 @@ func (d *Director) expire(c *Conn, at Time) {
 // freeConn unlinks c, detaches it from its controller and unbinds it
 // (the body of ip_vs_conn_expire).
 func (d *Director) freeConn(c *Conn, at Time) {
-	if c.unlinked {
+	if !c.unlinked.CompareAndSwap(false, true) {
 		return
 	}
-	c.unlinked = true
 	if c.kind&ConnOnePacket == 0 {
 		d.tab.unhash(c)
 		d.tab.count.Add(-1)
@@ -869,7 +868,7 @@ func (d *Director) expireNodestConns() {
 	d.tab.forEach(func(c *Conn) { all = append(all, c) })
 	sort.Slice(all, func(i, j int) bool { return all[i].seq < all[j].seq })
 	for _, c := range all {
-		if c.unlinked || c.dest == nil || c.dest.Available() || c.nControl.Load() > 0 {
+		if c.unlinked.Load() || c.dest == nil || c.dest.Available() || c.nControl.Load() > 0 {
 			continue
 		}
 		cc := c.control

@@ -195,13 +195,6 @@ type Proxy struct {
 	wg      sync.WaitGroup
 	stop    chan struct{}
 
-	// coreMu serializes the proxy's packets into the core: concurrent
-	// Process calls race in package ipvs (entry flags written under the
-	// entry's lock but read by table lookups without it; a new template's
-	// persistence-engine data and timeout set after it is hashed). Remove
-	// once the core is safe for concurrent packets.
-	coreMu sync.Mutex
-
 	lastAdvance atomic.Int64
 	timeouts    atomic.Pointer[ipvs.Timeouts]
 	cnt         counters
@@ -344,8 +337,6 @@ func (p *Proxy) now() ipvs.Time {
 
 // process runs one packet through the core.
 func (p *Proxy) process(pkt *ipvs.Packet, now ipvs.Time) ipvs.Result {
-	p.coreMu.Lock()
-	defer p.coreMu.Unlock()
 	return p.d.Process(pkt, now)
 }
 
@@ -395,9 +386,7 @@ func (p *Proxy) alive(proto uint8, mark uint32, client, virtual, dest netip.Addr
 		Dst: virtual.Addr(), DstPort: virtual.Port(), Mark: mark, Dir: ipvs.DirIn,
 		TCPFlags: ipvs.TCPAck,
 	}
-	p.coreMu.Lock()
 	ex := p.d.Explain(pkt, now)
-	p.coreMu.Unlock()
 	if ex.Existing == nil || ex.Existing.Dest != dest {
 		return false, 0
 	}
