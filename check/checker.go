@@ -391,7 +391,9 @@ func (c *Checker) observe(r *server, res Result) time.Duration {
 			"retry", r.retryIt, "of", chk.Retries, "err", r.lastErr)
 	}
 	r.hasRun = true
-	if changed {
+	// After a refusal (the service was missing during a reload, say) every
+	// attempt tries again, so the director heals without a transition.
+	if changed || s.applyErr != "" {
 		c.reconcile(s)
 	}
 	c.flush()

@@ -373,6 +373,38 @@ func TestStartMissingService(t *testing.T) {
 	c.Stop()
 }
 
+// TestApplyErrorHeals: a transition the director refuses (its service is
+// gone) is reported, and applied by a later attempt once the service is
+// back.
+func TestApplyErrorHeals(t *testing.T) {
+	h := newHarness(t, Service{Key: tcpKey(vip), Servers: []Server{
+		{Dest: dest(rs1, 1), Check: chk(10, 1, 0, 1, 1)},
+		{Dest: dest(rs2, 1), Check: chk(10, 1, 0, 1, 2)},
+	}}, nil)
+	h.runFor(0)
+	h.takeEvents(false)
+	if err := h.d.DelService(h.key); err != nil {
+		t.Fatal(err)
+	}
+	h.probes[rs1].set(false)
+	h.runFor(sec(1))
+	got := h.takeEvents(false)
+	if len(got) != 2 || got[0] != "1s down "+rs1 || !strings.HasPrefix(got[1], "1s apply-error") {
+		t.Errorf("events %q, want down then apply-error", got)
+	}
+	if e := h.chk.Status().Services[0].ApplyError; !strings.Contains(e, "no such service") && !strings.Contains(e, ipvs.ErrNoService.Error()) {
+		t.Errorf("status apply error %q", e)
+	}
+	if err := h.d.AddService(ipvs.ServiceConfig{ServiceKey: h.key, Scheduler: "rr"}); err != nil {
+		t.Fatal(err)
+	}
+	h.runFor(sec(1)) // rs2's attempt at 2 s, no transition
+	h.wantTable(rs2 + "=1")
+	if e := h.chk.Status().Services[0].ApplyError; e != "" {
+		t.Errorf("apply error %q after the director healed", e)
+	}
+}
+
 // TestNewRejects: invalid services fail with their name.
 func TestNewRejects(t *testing.T) {
 	ctl := func() Applier { _, c := newDirector(t, newFakeClock(), tcpKey(vip), nil, nil); return c }()

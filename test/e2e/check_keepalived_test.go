@@ -1,3 +1,5 @@
+//go:build linux
+
 package e2e
 
 // Health checking compared with keepalived itself: keepalived's checker
@@ -406,6 +408,8 @@ func (r *checkKARig) run(svc checkKAService) {
 		"-p", filepath.Join(r.dir, "keepalived.pid"), "-c", filepath.Join(r.dir, "checkers.pid"))
 	ka.Env = append(os.Environ(), "LD_PRELOAD="+r.shim, "GOLVS_IPVS_LOG="+r.ipvsLog)
 	ka.Stdout, ka.Stderr = &kaOut, &kaOut
+	// keepalived ends with the test binary, whatever happens to it.
+	ka.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := ka.Start(); err != nil {
 		t.Fatal(err)
 	}
