@@ -27,7 +27,7 @@ type Options struct {
 	// Clock drives intervals, retries and warmups; nil: [RealClock].
 	Clock Clock
 	// Rand returns a number in [0, n) for warmup delays; nil: math/rand/v2.
-	// Tests pass a seeded generator's Int64N.
+	// Tests pass a seeded generator's Int64N (calls are serialized).
 	Rand func(n int64) int64
 	// Log receives transitions and errors; nil: slog.Default().
 	Log *slog.Logger
@@ -219,8 +219,8 @@ func New(dir Applier, svcs []Service, opts *Options) (*Checker, error) {
 func (c *Checker) Start(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.started {
-		return errors.New("check: already started")
+	if c.started || c.stopped {
+		return errors.New("check: already started or stopped")
 	}
 	c.started = true
 	c.notify = newNotifier(c.runner, c.notifyTimeout, c.log)
@@ -318,7 +318,10 @@ func (c *Checker) loop(ctx context.Context, r *server) {
 	if chk.Warmup > 0 {
 		// check_api.c: register_checkers_thread: a random delay in
 		// [0, warmup] spreads the first checks.
-		if d := time.Duration(c.rand(int64(chk.Warmup) + 1)); !c.wait(ctx, d) {
+		c.mu.Lock() // Options.Rand need not be safe for concurrent use
+		d := time.Duration(c.rand(int64(chk.Warmup) + 1))
+		c.mu.Unlock()
+		if !c.wait(ctx, d) {
 			return
 		}
 	}

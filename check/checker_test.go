@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -328,6 +329,25 @@ func TestWarmup(t *testing.T) {
 	h.wantEvents(false, "3s down "+rs1, "3s quorum-down w=0")
 	if len(asked) != 1 || asked[0] != int64(sec(8))+1 {
 		t.Errorf("Rand asked %v, want [8s+1]", asked)
+	}
+}
+
+// TestWarmupSeeded: with a seeded generator the first attempt comes at the
+// generator's draw, in [0, warmup].
+func TestWarmupSeeded(t *testing.T) {
+	want := time.Duration(rand.New(rand.NewPCG(1, 2)).Int64N(int64(sec(8)) + 1))
+	h := newHarness(t, Service{Key: tcpKey(vip), Servers: []Server{
+		{Dest: dest(rs1, 1), Check: chk(10, 1, 0, 1, 8)},
+	}}, &harnessOpts{rand: rand.New(rand.NewPCG(1, 2)).Int64N})
+	h.takeEvents(false)
+	h.probes[rs1].set(false)
+	h.clk.blockUntil(t, 1)
+	if next, _ := h.clk.next(); next.Sub(epoch) != want || want > sec(8) {
+		t.Errorf("first attempt at %v, want %v", next.Sub(epoch), want)
+	}
+	h.runFor(sec(8))
+	if got := h.takeEvents(false); len(got) == 0 || !strings.HasSuffix(got[0], "down "+rs1) {
+		t.Errorf("events %q", got)
 	}
 }
 
