@@ -711,27 +711,35 @@ func TestCheckAgainstKeepalivedProtocols(t *testing.T) {
 	const body = "healthy\n"
 	sum := md5.Sum([]byte(body))
 	digest := hex.EncodeToString(sum[:])
-	hmode := newCheckKAMode("ok")
-	hl, err := net.Listen("tcp", "127.0.0.2:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		mode, release := hmode.get()
-		switch mode {
-		case "ok":
-			io.WriteString(w, body)
-		case "other":
-			io.WriteString(w, "something else\n")
-		case "503":
-			http.Error(w, "unavailable", http.StatusServiceUnavailable)
-		case "hang": // accepted, never answered
-			<-release
+	// httpServer answers by its mode: ok (the body), other (another
+	// body), 503, 302 or hang (accepted, never answered).
+	httpServer := func(ip string) (*checkKAMode, netip.AddrPort) {
+		mode := newCheckKAMode("ok")
+		l, err := net.Listen("tcp", ip+":0")
+		if err != nil {
+			t.Fatal(err)
 		}
-	})}
-	go hs.Serve(hl)
-	t.Cleanup(func() { hmode.set("ok"); hs.Close() })
-	ha := netip.MustParseAddrPort(hl.Addr().String())
+		hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			m, release := mode.get()
+			switch m {
+			case "ok":
+				io.WriteString(w, body)
+			case "other":
+				io.WriteString(w, "something else\n")
+			case "503":
+				http.Error(w, "unavailable", http.StatusServiceUnavailable)
+			case "302":
+				http.Redirect(w, req, "/elsewhere", http.StatusFound)
+			case "hang":
+				<-release
+			}
+		})}
+		go hs.Serve(l)
+		t.Cleanup(func() { mode.set("ok"); hs.Close() })
+		return mode, netip.MustParseAddrPort(l.Addr().String())
+	}
+	hmode, ha := httpServer("127.0.0.2")
+	pmode, pa := httpServer("127.0.0.5")
 	udp := checkKANewUDP(t, "127.0.0.3", "reply")
 	dns := checkKANewUDP(t, "127.0.0.4", "dns-ok")
 	vip := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(freePort(t)))
@@ -745,28 +753,45 @@ func TestCheckAgainstKeepalivedProtocols(t *testing.T) {
 			probe:   &check.UDP{Addr: udp.addr, Payload: []byte("ping"), RequireReply: true, Reply: []byte("pong")}},
 		{addr: dns.addr, weight: 1, kaCheck: "DNS_CHECK", kaLines: "      type A\n      name ok.test\n",
 			probe: &check.DNS{Addr: dns.addr, Name: "ok.test", Type: dnsmessage.TypeA}},
+		// No status_code: the default accepts 2xx only.
+		{addr: pa, weight: 1, kaCheck: "HTTP_GET", kaLines: "      url {\n        path /plain\n      }\n",
+			probe: &check.HTTP{Addr: pa, URLs: []check.URL{{Path: "/plain"}}}},
 	}})
 
-	nh, nu, nd := ha.String(), udp.addr.String(), dns.addr.String()
+	nh, nu, nd, np := ha.String(), udp.addr.String(), dns.addr.String(), pa.String()
 	w := checkKAW
-	all := []string{w(nh, 1), w(nu, 1), w(nd, 1)}
+	all := []string{w(nh, 1), w(nu, 1), w(nd, 1), w(np, 1)}
+	// but returns all servers but the one named.
+	but := func(n string) []string {
+		var out []string
+		for _, x := range all {
+			if !strings.HasPrefix(x, n+"=") {
+				out = append(out, x)
+			}
+		}
+		return out
+	}
 	r.step("start", all, []string{"quorum_up"})
 	for _, m := range []string{"503", "other", "hang"} {
 		hmode.set(m)
-		r.step("http "+m, []string{w(nu, 1), w(nd, 1)}, []string{"down " + nh})
+		r.step("http "+m, but(nh), []string{"down " + nh})
 		hmode.set("ok")
 		r.step("http ok after "+m, all, []string{"up " + nh})
 	}
+	pmode.set("302")
+	r.step("http 302 without status_code", but(np), []string{"down " + np})
+	pmode.set("ok")
+	r.step("http 200 without status_code", all, []string{"up " + np})
 	udp.mode.set("silent")
-	r.step("udp silent", []string{w(nh, 1), w(nd, 1)}, []string{"down " + nu})
+	r.step("udp silent", but(nu), []string{"down " + nu})
 	udp.mode.set("reply")
 	r.step("udp replies", all, []string{"up " + nu})
 	udp.close()
-	r.step("udp port unreachable", []string{w(nh, 1), w(nd, 1)}, []string{"down " + nu})
+	r.step("udp port unreachable", but(nu), []string{"down " + nu})
 	udp.reopen()
 	r.step("udp port back", all, []string{"up " + nu})
 	dns.mode.set("dns-fail")
-	r.step("dns servfail", []string{w(nh, 1), w(nu, 1)}, []string{"down " + nd})
+	r.step("dns servfail", but(nd), []string{"down " + nd})
 	dns.mode.set("dns-ok")
 	r.step("dns noerror", all, []string{"up " + nd})
 }
