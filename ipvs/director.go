@@ -44,6 +44,7 @@ type Director struct {
 	isLocal  func(netip.Addr) bool
 
 	svcs    map[svcMapKey]*Service
+	svcSeq  uint64
 	fwm     map[fwmMapKey]*Service
 	ftpSvcs int // services on port 21 (ipvs->ftpsvc_counter)
 	nullSvc int // port-zero address services (ipvs->nullsvc_counter)
@@ -225,7 +226,8 @@ func (d *Director) AddService(cfg ServiceConfig) error {
 	if err != nil {
 		return err
 	}
-	s := &Service{dir: d, key: cfg.ServiceKey, vaddr: pack(cfg.Addr)}
+	d.svcSeq++
+	s := &Service{dir: d, key: cfg.ServiceKey, vaddr: pack(cfg.Addr), seq: d.svcSeq}
 	if cfg.FWMark != 0 {
 		s.vaddr = addr16{}
 	}
@@ -341,6 +343,12 @@ func (d *Director) Flush() error {
 	return nil
 }
 
+// servicesLocked returns the services in the order the kernel dumps them
+// (ip_vs_ctl.c: ip_vs_genl_dump_services): address services by hash
+// bucket, then fwmark services by bucket, newest first within a bucket.
+// ipvsadm sorts this list, but its sort is not a total order (see package
+// ipvsadm), so the input order shows in some listings, and --nosort prints
+// it as is.
 func (d *Director) servicesLocked() []*Service {
 	out := make([]*Service, 0, len(d.svcs)+len(d.fwm))
 	for _, s := range d.svcs {
@@ -349,24 +357,34 @@ func (d *Director) servicesLocked() []*Service {
 	for _, s := range d.fwm {
 		out = append(out, s)
 	}
-	sort.Slice(out, func(i, j int) bool { return serviceLess(out[i].key, out[j].key) })
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if af, bf := a.key.FWMark != 0, b.key.FWMark != 0; af != bf {
+			return bf
+		}
+		if ha, hb := a.hashKey(), b.hashKey(); ha != hb {
+			return ha < hb
+		}
+		return a.seq > b.seq
+	})
 	return out
 }
 
-func serviceLess(a, b ServiceKey) bool {
-	if a.FWMark != b.FWMark {
-		return a.FWMark < b.FWMark
+// svcHashSeed stands for the kernel's ((size_t)ipvs >> 8) in the service
+// hash: the low byte of the address of the network namespace's IPVS
+// state. It is fixed for a kernel build and boot sequence; 0xF0 is what the
+// reference kernel shows (found from `ipvsadm -L -n --nosort` orders).
+const svcHashSeed = 0xF0
+
+// hashKey mirrors ip_vs_ctl.c: ip_vs_svc_hashkey and ip_vs_svc_fwm_hashkey
+// (IP_VS_SVC_TAB_BITS = 8).
+func (s *Service) hashKey() uint32 {
+	if s.key.FWMark != 0 {
+		return (svcHashSeed ^ s.key.FWMark) & 0xff
 	}
-	if a.Family != b.Family {
-		return a.Family < b.Family
-	}
-	if a.Protocol != b.Protocol {
-		return a.Protocol < b.Protocol
-	}
-	if c := a.Addr.Compare(b.Addr); c != 0 {
-		return c < 0
-	}
-	return a.Port < b.Port
+	port := uint32(s.key.Port)
+	ahash := s.vaddr.fold(s.key.Family) ^ svcHashSeed
+	return (uint32(s.key.Protocol) ^ ahash ^ (port >> 8) ^ port) & 0xff
 }
 
 func (d *Director) checkDest(s *Service, dc *DestConfig) error {

@@ -60,6 +60,7 @@ type ServiceConfig struct {
 type Service struct {
 	dir *Director
 	key ServiceKey
+	seq uint64 // creation order
 	// packed virtual address, for keys
 	vaddr addr16
 

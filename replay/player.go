@@ -23,15 +23,22 @@ import (
 // differences on an idle machine); virtual time moves by as much after the
 // step, so that expiry countdowns and timers stay close to the kernel's.
 var stepCost = map[string]time.Duration{
-	"tcp":      120 * time.Millisecond,
-	"udp":      80 * time.Millisecond,
-	"tcp-open": 330 * time.Millisecond,
-	"rs-up":    230 * time.Millisecond,
+	"tcp":      160 * time.Millisecond,
+	"udp":      130 * time.Millisecond,
+	"tcp-open": 380 * time.Millisecond,
+	"rs-up":    300 * time.Millisecond,
+	"dump":     220 * time.Millisecond,
+	"nft":      80 * time.Millisecond,
 	"sleep":    20 * time.Millisecond,
+	"sysctl":   20 * time.Millisecond,
 }
 
-// defaultStepCost is the cost of other steps (ipvsadm, sysctl, nft, dump).
-const defaultStepCost = 50 * time.Millisecond
+// defaultStepCost is the cost of other steps (ipvsadm, ip).
+const defaultStepCost = 60 * time.Millisecond
+
+// packetDelay is when, within a traffic step, the guest's tool sends its
+// first packet (the time to start it in the client's namespace).
+const packetDelay = 60 * time.Millisecond
 
 // Packet lengths of the oracle's Linux peers: SYN and SYN-ACK carry 20
 // bytes of options (MSS, SACK, timestamps, window scale), later segments
@@ -168,6 +175,7 @@ func (p *Player) Line(line string) error {
 		// Client-namespace rules and iproute2 changes do not reach the
 		// director's decisions.
 	case "tcp", "udp", "tcp-open":
+		p.advance(p.now.Add(packetDelay))
 		err = p.traffic(cmd, f[1:])
 	case "rs-up":
 		err = p.rsUp(f[1:])
@@ -192,6 +200,9 @@ func (p *Player) Line(line string) error {
 	c, ok := stepCost[cmd]
 	if !ok {
 		c = defaultStepCost
+	}
+	if cmd == "tcp" || cmd == "udp" || cmd == "tcp-open" {
+		c -= packetDelay
 	}
 	p.advance(p.now.Add(c))
 	return nil
