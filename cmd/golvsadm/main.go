@@ -6,6 +6,7 @@
 //	golvsadm explain -t|-u|--sctp-service VIP:PORT CLIENT[:PORT] [--mark N] [-o json]
 //	                                 why golvsd sends this client where it does
 //	golvsadm reload                  make golvsd reload its configuration file
+//	golvsadm health [-o json]        health-check state and history
 package main
 
 import (
@@ -31,6 +32,8 @@ func run(args []string) int {
 				return 1
 			}
 			return 0
+		case "health":
+			return health(args[1:])
 		case "explain":
 			return explain(args[1:])
 		case "reload":

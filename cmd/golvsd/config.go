@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/golvs/golvs/check"
 	"github.com/golvs/golvs/config"
 	"github.com/golvs/golvs/config/keepalived"
 	"github.com/golvs/golvs/control"
@@ -102,7 +103,7 @@ func applyConfig(ctl *control.Controller, c *config.Config) error {
 
 // reloader reloads the configuration file; a bad file leaves the running
 // state unchanged.
-func reloader(cf *configFlags, ctl *control.Controller, log *slog.Logger) func() error {
+func reloader(cf *configFlags, ctl *control.Controller, health *healthRunner, log *slog.Logger) func() error {
 	return func() error {
 		c, err := cf.load()
 		if err != nil {
@@ -112,8 +113,18 @@ func reloader(cf *configFlags, ctl *control.Controller, log *slog.Logger) func()
 		if c == nil {
 			return errors.New("no configuration file to reload (golvsd runs without -config)")
 		}
+		if _, err := check.FromConfig(c); err != nil {
+			log.Error("reload refused", "err", err)
+			return err
+		}
 		if err := applyConfig(ctl, c); err != nil {
 			log.Error("reload failed", "err", err)
+			return err
+		}
+		// The checker is rebuilt from the new file; the context is the
+		// daemon's, kept by the runner from the first start.
+		if err := health.restart(health.ctx(), ctl, c); err != nil {
+			log.Error("health checks not restarted", "err", err)
 			return err
 		}
 		log.Info("configuration reloaded", "file", *cf.path)

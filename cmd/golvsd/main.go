@@ -65,17 +65,22 @@ func run(args []string) error {
 	d := ipvs.NewDirector(&ipvs.Config{Schedulers: sched.New})
 	px := proxy.New(d, proxy.Options{Clock: proxy.SystemClock, Logf: func(f string, a ...any) { log.Warn(fmt.Sprintf(f, a...)) }})
 	ctl := control.New(d, proxy.SystemClock, proxyPlane{px}, log)
+	health := &healthRunner{obs: obs, log: log}
+	defer health.Stop()
 	if cfg != nil {
 		if err := applyConfig(ctl, cfg); err != nil {
 			return err
 		}
-		ctl.SetReload(reloader(cf, ctl, log))
+		ctl.SetReload(reloader(cf, ctl, health, log))
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	if cfg != nil {
-		reloadOnHUP(ctx, reloader(cf, ctl, log))
+		reloadOnHUP(ctx, reloader(cf, ctl, health, log))
+		if err := health.restart(ctx, ctl, cfg); err != nil {
+			return err
+		}
 	}
 
 	if err := os.MkdirAll(filepath.Dir(*socket), 0o755); err != nil {
@@ -85,7 +90,10 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: ctl.Handler(""), ReadHeaderTimeout: 5 * time.Second}
+	api := http.NewServeMux()
+	api.Handle("GET /v1/health", health)
+	api.Handle("/", ctl.Handler(""))
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	defer os.Remove(*socket)
 	log.Info("control socket", "path", *socket)
