@@ -241,3 +241,67 @@ func TestDaemonReloadKeepsStream(t *testing.T) {
 		t.Fatal("golvsd did not stop after SIGTERM")
 	}
 }
+
+// TestDaemonHealthCheck runs golvsd with a TCP health check, stops one
+// real server and checks through golvsadm that the server is taken out
+// and comes back when it listens again.
+func TestDaemonHealthCheck(t *testing.T) {
+	golvsd, golvsadm := buildBinaries(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := l.Addr().String()
+	l.Close() // down at start
+	good := echoServer(t)
+	vport := freePort(t)
+	cfgPath := filepath.Join(t.TempDir(), "golvs.yaml")
+	cfg := fmt.Sprintf(`services:
+  - tcp: 127.0.0.1:%d
+    scheduler: rr
+    servers:
+      - address: %s
+        check: {type: tcp, interval: 200ms, timeout: 200ms, retries: 0}
+      - address: %s
+        check: {type: tcp, interval: 200ms, timeout: 200ms, retries: 0}
+`, vport, rs, good)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, golvsd, golvsadm, "-config", cfgPath)
+	waitFor := func(what string, ok func(list, health string) bool) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			list, _ := d.golvsadm("-L", "-n")
+			h, _ := d.golvsadm("health")
+			if ok(list, h) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not reached\n%s\n%s", what, list, h)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	waitFor("dead server removed", func(list, h string) bool {
+		return !strings.Contains(list, rs) && strings.Contains(list, good) && strings.Contains(h, "down")
+	})
+	l2, err := net.Listen("tcp", rs)
+	if err != nil {
+		t.Fatalf("cannot listen on %s again: %v", rs, err)
+	}
+	defer l2.Close()
+	go func() {
+		for {
+			c, err := l2.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	waitFor("revived server back", func(list, h string) bool {
+		return strings.Contains(list, rs) && !strings.Contains(h, " down ")
+	})
+}
