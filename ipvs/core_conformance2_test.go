@@ -63,15 +63,33 @@ func TestConformanceCounters(t *testing.T) {
 					t.Fatalf("step %d: template not %s: %v", i, s.tpl, r.table())
 				}
 			}
+			// Every step ran at 0. The template's timer (30 s) fires at the
+			// end of its wheel bucket (f1) and, controlling the TIME_WAIT
+			// connection, is re-armed for 60 s, again at f2; the connection
+			// (120 s) goes at gone; the template controls nothing at f3.
 			tpl := "TCP ASSURED 10.9.0.1:0 10.0.0.1:80 10.8.0.1:80"
+			f1 := fires(0, 30*time.Second)
+			f2 := ipvs.WheelFireTime(f1, 60*time.Second)
+			f3 := ipvs.WheelFireTime(f2, 60*time.Second)
+			gone := fires(0, 120*time.Second)
+			if !(f2 < gone && gone < f3) {
+				t.Fatalf("wheel times f2 %v gone %v f3 %v: the case needs f2 < gone < f3", f2.Sub(0), gone.Sub(0), f3.Sub(0))
+			}
 			r.at(30)
+			r.wantExpires(tpl, 0)
+			r.atTime(f1)
 			r.wantExpires(tpl, 60*time.Second)
-			r.at(90)
+			r.atTime(f2)
 			r.wantExpires(tpl, 60*time.Second)
 			r.at(120)
+			r.wantExpires(conn("TIME_WAIT"), 0)
+			r.wantCounters(k, d+" 0/1/1")
+			r.atTime(gone)
 			r.wantTable(tpl)
 			r.wantCounters(k, d+" 0/0/1")
-			r.at(150)
+			r.atTime(f3 - 1)
+			r.wantTable(tpl)
+			r.atTime(f3)
 			r.wantTable()
 			r.wantCounters(k, d+" 0/0/0")
 		}},
@@ -279,7 +297,15 @@ func TestConformanceScheduling(t *testing.T) {
 			if !res.New {
 				t.Fatal("reused port not reported as a new connection")
 			}
-			r.at(5)
+			// ip_vs_conn_expire_now moved the old entry's timer to the
+			// current jiffy: it is listed with 0 left until the next tick.
+			r.wantTable(
+				"TCP SYN_RECV 10.9.1.1:1000 10.0.0.1:80 10.8.0.1:80",
+				"TCP TIME_WAIT 10.9.1.1:1000 10.0.0.1:80 10.8.0.2:80",
+			)
+			r.wantExpires("TCP TIME_WAIT 10.9.1.1:1000 10.0.0.1:80 10.8.0.2:80", 0)
+			r.wantCounters(k, "10.8.0.2:80 0/1/0, 10.8.0.1:80 1/0/0")
+			r.atTime(nextTick(r.now))
 			r.wantTable("TCP SYN_RECV 10.9.1.1:1000 10.0.0.1:80 10.8.0.1:80")
 			r.wantCounters(k, "10.8.0.2:80 0/0/0, 10.8.0.1:80 1/0/0")
 			if n := r.d.Counters().Rescheduled.Load(); n != 1 {
@@ -297,8 +323,11 @@ func TestConformanceScheduling(t *testing.T) {
 			r.send(reply("10.8.0.2:80", "10.9.1.1:1000", ipvs.TCPRst))
 			r.wantTable("TCP CLOSE 10.9.1.1:1000 10.0.0.1:80 10.8.0.2:80")
 			r.forwardTo(syn("10.9.1.1:1000", "10.0.0.1:80"), "10.8.0.1:80")
-			r.at(0)
+			// The CLOSE entry fires at the next tick (ip_vs_conn_expire_now).
+			r.wantExpires("TCP CLOSE 10.9.1.1:1000 10.0.0.1:80 10.8.0.2:80", 0)
+			r.atTime(nextTick(r.now))
 			r.wantTable("TCP SYN_RECV 10.9.1.1:1000 10.0.0.1:80 10.8.0.1:80")
+			r.wantCounters(k, "10.8.0.2:80 0/0/0, 10.8.0.1:80 1/0/0")
 		}},
 		{"conn-reuse-mode-0-reuses", func(t *testing.T) {
 			// ip_vs_in_hook: conn_reuse_mode=0 never reschedules: the SYN
@@ -513,7 +542,10 @@ func TestConformanceDestChanges(t *testing.T) {
 			r.settings(func(s *ipvs.Settings) { s.ExpireNodestConn = true })
 			r.at(1)
 			r.outcome(ack("10.9.0.1:1000", "10.0.0.1:80"), ipvs.VerdictAccept, ipvs.ReasonNotSyn)
-			r.at(1)
+			// ip_vs_conn_expire_now: the entry stays listed, with 0 left,
+			// until its timer fires at the next tick.
+			r.wantExpires("TCP SYN_RECV 10.9.0.1:1000 10.0.0.1:80 10.8.0.2:80", 0)
+			r.atTime(nextTick(r.now))
 			r.wantTable("TCP SYN_RECV 10.9.0.2:1000 10.0.0.1:80 10.8.0.1:80")
 			r.forwardTo(syn("10.9.0.1:1000", "10.0.0.1:80"), "10.8.0.1:80")
 		}},
@@ -917,11 +949,24 @@ func TestTableLimit(t *testing.T) {
 		r.wantCounters(k, "10.8.0.1:80 3/0/0")
 		// Existing connections keep working at the limit.
 		r.forwardTo(ack("10.9.0.1:1000", "10.0.0.1:80"), "10.8.0.1:80")
-		// After expiry there is room again.
+		// At their deadline (60 s in SYN_RECV) the two other connections
+		// are still in the table until their timers fire (the kernel's
+		// conn_count also drops only in ip_vs_conn_expire): still full.
 		r.at(60)
+		r.wantExpires("TCP SYN_RECV 10.9.0.2:1000 10.0.0.1:80 10.8.0.1:80", 0)
+		r.wantExpires("TCP SYN_RECV 10.9.0.3:1000 10.0.0.1:80 10.8.0.1:80", 0)
+		r.outcome(syn("10.9.0.9:1000", "10.0.0.1:80"), ipvs.VerdictDrop, ipvs.ReasonTableFull)
+		if n := r.d.Refused(); n != 3 {
+			t.Fatalf("Refused %d at the deadline, want 3", n)
+		}
+		// Once they have fired there is room again.
+		r.atTime(fires(0, 60*time.Second))
+		if n := r.d.ConnCount(); n != 1 {
+			t.Fatalf("ConnCount %d after expiry, want 1", n)
+		}
 		r.forwardTo(syn("10.9.0.9:1000", "10.0.0.1:80"), "10.8.0.1:80")
-		if n := r.d.Refused(); n != 2 {
-			t.Fatalf("Refused %d after expiry, want 2", n)
+		if n := r.d.Refused(); n != 3 {
+			t.Fatalf("Refused %d after expiry, want 3", n)
 		}
 	})
 	t.Run("persistent-template-counts", func(t *testing.T) {

@@ -45,12 +45,44 @@ func newRig(t testing.TB, mod func(*ipvs.Settings)) *rig {
 // at moves the clock to t (seconds) and fires due timers.
 func (r *rig) at(t float64) {
 	r.t.Helper()
-	nt := sec(t)
-	if nt < r.now {
-		r.t.Fatalf("clock going back: %v -> %v", r.now, nt)
+	r.atTime(sec(t))
+}
+
+// atTime moves the clock to t and fires due timers.
+func (r *rig) atTime(t ipvs.Time) {
+	r.t.Helper()
+	if t < r.now {
+		r.t.Fatalf("clock going back: %v -> %v", r.now, t)
 	}
-	r.now = nt
-	r.d.Advance(nt)
+	r.now = t
+	r.d.Advance(t)
+}
+
+// Timers fire as on the kernel's timer wheel (kernel/time/timer.c, HZ=250,
+// see ipvs/timer.go): a timer armed at now for d fires at the end of its
+// wheel bucket, ipvs.WheelFireTime(now, d), while listings count down to
+// now+d and show 0 once that deadline has passed.
+
+// fires returns when a timer armed at armed (seconds) for d fires.
+func fires(armed float64, d time.Duration) ipvs.Time { return ipvs.WheelFireTime(sec(armed), d) }
+
+// nextTick is when a timer moved to the current jiffy at now fires
+// (ip_vs_conn_expire_now: mod_timer_pending(&cp->timer, jiffies)).
+func nextTick(now ipvs.Time) ipvs.Time { return ipvs.WheelFireTime(now, 0) }
+
+// wheelLateness is the most a timer armed for d fires after its deadline:
+// the granularity of the wheel level calc_wheel_index picks for d (level n
+// holds delays from LVL_START(n) = 63 << 3(n-1) jiffies and rounds to
+// 8^n jiffies: 4 ms, 32 ms, 256 ms, 2.048 s, 16.384 s, ...). It is written
+// from the kernel's constants, independently of the package's code.
+func wheelLateness(d time.Duration) time.Duration {
+	const lvlClkShift, lvlBits, lvlDepth = 3, 6, 9
+	delta := int64(d / ipvs.Jiffy)
+	lvl := 0
+	for lvl < lvlDepth-1 && delta >= int64(1<<lvlBits-1)<<(lvl*lvlClkShift) {
+		lvl++
+	}
+	return ipvs.Jiffy << (lvl * lvlClkShift)
 }
 
 func ap(s string) netip.AddrPort {

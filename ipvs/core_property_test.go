@@ -9,8 +9,9 @@ package ipvs_test
 //     was not deleted in between (ip_vs_sched_persist, ip_vs_check_template);
 //   - template lifetime: a template lives while it controls a connection,
 //     and no template outlives max(last new connection + max(timeout, 60 s),
-//     last controlled connection gone + 60 s) (ip_vs_conn_expire and its
-//     60 s re-arm);
+//     last controlled connection gone + 60 s), each plus the most the
+//     kernel's timer wheel fires late for that delay (ip_vs_conn_expire and
+//     its 60 s re-arm; kernel/time/timer.c, see wheelLateness);
 //   - counters: never negative, and ActiveConn/InActConn/PersistConn equal
 //     what Conns() shows (ip_vs_bind_dest, ip_vs_unbind_dest, set_tcp_state).
 
@@ -148,9 +149,13 @@ func runProperty(t *testing.T, pc propConfig, seed uint64) {
 			if controlled[seq] > 0 {
 				continue
 			}
-			bound := l.Add(maxLife)
-			if g, ok := gone[seq]; ok && g.Add(60*time.Second) > bound {
-				bound = g.Add(60 * time.Second)
+			// Armed at l for its timeout (T, or 60 s once re-armed), the
+			// template fires at most one wheel granularity after l +
+			// timeout; re-armed when it fired while still controlling
+			// the connection gone by g, it fires by g + 60 s + lateness.
+			bound := l.Add(maxLife + wheelLateness(maxLife))
+			if g, ok := gone[seq]; ok && g.Add(60*time.Second+wheelLateness(60*time.Second)) > bound {
+				bound = g.Add(60*time.Second + wheelLateness(60*time.Second))
 			}
 			if r.now >= bound {
 				t.Fatalf("step %d (%s) at %v: template %s outlives its bound %v (last new %v, last controlled gone %v)",
