@@ -24,6 +24,10 @@
 #   STREAMS [4] parallel streams  PROXY_CPU [0]  LOAD_CPU [1]  BASE_PORT [18000] (ports BASE+80..BASE+481)
 #   NICE [0]    niceness of every benchmark process (the same for all: e.g. -10 on a shared machine)
 #   WAIT_IDLE [0] seconds to wait at most for the 1-minute load average to fall below 0.5 before starting
+#   FOREIGN_MAX [20] % of a core that other processes of the machine may use during a test: before each
+#               test the script waits (QUIET_MAX [20] seconds at most) for them to use less, and a test
+#               during which they used more is run again (RETRIES [2] times at most, RETRIES_TOTAL [20]
+#               in the run); what they used is recorded as foreign_* and shown in the report
 #   PROFILE [0] 1: afterwards, CPU-profile golvs's proxy (bench/cmd/golvsprof) under each load and
 #               write `go tool pprof -top` of each profile
 #   OUT [bench/out] where report.md, results.tsv, the profiles and the logs go
@@ -41,6 +45,10 @@ BASE_PORT=${BASE_PORT:-18000}
 NICE=${NICE:-0}
 WAIT_IDLE=${WAIT_IDLE:-0}
 PROFILE=${PROFILE:-0}
+FOREIGN_MAX=${FOREIGN_MAX:-20}
+QUIET_MAX=${QUIET_MAX:-20}
+RETRIES=${RETRIES:-2}
+RETRIES_TOTAL=${RETRIES_TOTAL:-20}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-$root/bench/out}
@@ -161,6 +169,7 @@ http {
 }
 EOF
 start backend "${ON_LOAD[@]}" nginx -c "$work/backend.conf" -e "$work/backend.err"
+pid_backend_master=$last_pid
 start stream-server "${ON_LOAD[@]}" env GOMAXPROCS=1 "$bt" stream-server -listen "127.0.0.1:$P_STREAM" -lifetime 2h
 
 # golvs: golvsd configured with golvsadm, full-NAT user-space relay.
@@ -215,6 +224,9 @@ pid_nginx_master=$last_pid
   { tail -n 5 "$work"/*.log "$work"/*.err >&2 || true; die "a server did not start"; }
 pid_nginx=$(pgrep -P "$pid_nginx_master" | head -1)
 [ -n "$pid_nginx" ] || die "no nginx stream worker"
+pid_backend=$(pgrep -P "$pid_backend_master" | head -1)
+[ -n "$pid_backend" ] || die "no nginx backend worker"
+server_pids=("${pids[@]}" "$pid_nginx" "$pid_backend")
 
 declare -A http_port=([direct]=$P_BACKEND [golvs]=$P_GOLVS [haproxy]=$P_HAPROXY [nginx]=$P_NGINX)
 declare -A stream_port=([direct]=$P_STREAM [golvs]=$P_GOLVS_S [haproxy]=$P_HAPROXY_S [nginx]=$P_NGINX_S)
@@ -228,25 +240,68 @@ done
 
 # ---- measurements ---------------------------------------------------------------------------------
 results=$OUT/results.tsv
+pending=$work/pending.tsv
 echo "# round target metric value" >"$results"
 clk=$(getconf CLK_TCK)
 now() { date +%s.%N; }
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
-record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$results"; }
+ticks_of() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+cpu_ticks() { ticks_of "$1"; }
+# CPU ticks (user, nice, system) of the whole machine; of the benchmark's servers; of this shell's
+# finished children (the load generators).
+machine_ticks() { awk '/^cpu /{print $2 + $3 + $4; exit}' /proc/stat; }
+ours_ticks() {
+  local p sum=0
+  for p in "${server_pids[@]}"; do sum=$((sum + $(ticks_of "$p" 2>/dev/null || echo 0))); done
+  echo "$sum"
+}
+children_ticks() { sed 's/.*) //' "/proc/$$/stat" | awk '{print $14 + $15}'; }
+record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$pending"; }
 
-# measure ROUND TARGET METRIC CMD...: runs a load test, records the proxy's CPU use as cpu_METRIC.
+# wait_quiet: waits, at most QUIET_MAX seconds, until the machine's other processes use less than
+# FOREIGN_MAX % of a core over one second.
+wait_quiet() {
+  local end=$((SECONDS + QUIET_MAX)) m0 o0 m1 o1
+  while :; do
+    m0=$(machine_ticks) o0=$(ours_ticks)
+    sleep 1
+    m1=$(machine_ticks) o1=$(ours_ticks)
+    [ $(((m1 - m0 - (o1 - o0)) * 100 / clk)) -lt "$FOREIGN_MAX" ] && return 0
+    [ $SECONDS -ge $end ] && return 0
+  done
+}
+
+# measure ROUND TARGET METRIC CMD...: runs a test after waiting for a quiet machine; records what it
+# measured, the proxy's CPU use as cpu_METRIC (load tests) and the CPU that other processes of the
+# machine used meanwhile as foreign_METRIC (% of one core). A test during which other processes used
+# more than FOREIGN_MAX % is run again, up to RETRIES times (RETRIES_TOTAL in the whole run).
+retries_left=$RETRIES_TOTAL
 measure() {
   local round=$1 target=$2 metric=$3
   shift 3
-  local pid=${proxy_pid[$target]:-} t0 t1 c0 c1
-  [ -n "$pid" ] && c0=$(cpu_ticks "$pid")
-  t0=$(now)
-  "$@"
-  t1=$(now)
-  if [ -n "$pid" ]; then
-    c1=$(cpu_ticks "$pid")
-    record "$round" "$target" "cpu_$metric" "$(awk -v a="$c0" -v b="$c1" -v t0="$t0" -v t1="$t1" -v hz="$clk" 'BEGIN{printf "%.1f", (b-a)/hz/(t1-t0)*100}')"
-  fi
+  local pid=${proxy_pid[$target]:-} attempt t0 t1 c0 c1 m0 m1 o0 o1 k0 k1 foreign
+  for attempt in $(seq 0 "$RETRIES"); do
+    wait_quiet
+    : >"$pending"
+    [ -n "$pid" ] && c0=$(cpu_ticks "$pid")
+    m0=$(machine_ticks) o0=$(ours_ticks) k0=$(children_ticks)
+    t0=$(now)
+    "$@"
+    t1=$(now)
+    m1=$(machine_ticks) o1=$(ours_ticks) k1=$(children_ticks)
+    foreign=$(awk -v m="$((m1 - m0))" -v o="$((o1 - o0))" -v k="$((k1 - k0))" -v t0="$t0" -v t1="$t1" -v hz="$clk" \
+      'BEGIN{f=(m-o-k)/hz/(t1-t0)*100; if (f < 0) f = 0; printf "%.1f", f}')
+    if [ -n "$pid" ] && [ "${metric#lat}" = "$metric" ]; then
+      c1=$(cpu_ticks "$pid")
+      record "$round" "$target" "cpu_$metric" "$(awk -v a="$c0" -v b="$c1" -v t0="$t0" -v t1="$t1" -v hz="$clk" 'BEGIN{printf "%.1f", (b-a)/hz/(t1-t0)*100}')"
+    fi
+    record "$round" "$target" "foreign_$metric" "$foreign"
+    if awk -v f="$foreign" -v max="$FOREIGN_MAX" 'BEGIN{exit !(f <= max)}' || [ "$attempt" -ge "$RETRIES" ] || [ "$retries_left" -le 0 ]; then
+      break
+    fi
+    retries_left=$((retries_left - 1))
+    log "  $target $metric: other processes used $foreign % of a core meanwhile; again"
+  done
+  cat "$pending" >>"$results"
 }
 
 # wrk_test ROUND TARGET METRIC CONNS [HEADER]
@@ -284,14 +339,10 @@ for round in $(seq "$ROUNDS"); do
   for t in golvs haproxy nginx direct; do
     log "round $round/$ROUNDS: $t"
     measure "$round" "$t" cps wrk_test "$round" "$t" cps "$CONNS_CC" -H "Connection: close"
-    sleep 1
     measure "$round" "$t" rps wrk_test "$round" "$t" rps "$CONNS_KA"
-    sleep 1
     measure "$round" "$t" gbps stream_test "$round" "$t"
-    sleep 1
-    lat_test "$round" "$t" keepalive ka
-    lat_test "$round" "$t" connect cc
-    sleep 1
+    measure "$round" "$t" lat_ka lat_test "$round" "$t" keepalive ka
+    measure "$round" "$t" lat_cc lat_test "$round" "$t" connect cc
   done
 done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -317,7 +368,6 @@ if [ "$PROFILE" = 1 ]; then
     (cd "$root" && go tool pprof -top -nodecount=40 "$work/bin/golvsprof" "$OUT/golvs-$w.pprof") >"$OUT/golvs-$w.top.txt" 2>/dev/null
     (cd "$root" && go tool pprof -top -cum -nodecount=40 "$work/bin/golvsprof" "$OUT/golvs-$w.pprof") >"$OUT/golvs-$w.cum.txt" 2>/dev/null
   done
-  grep -v '^0	prof' "$results" >"$results.tmp" && mv "$results.tmp" "$results"
 fi
 
 # ---- report ---------------------------------------------------------------------------------------

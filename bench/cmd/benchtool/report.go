@@ -339,6 +339,21 @@ func writeReport(w io.Writer, t *table) {
 	} else {
 		fmt.Fprintf(w, "wrk errors (socket errors + non-2xx, summed over rounds): %s.\n", strings.Join(errs, "; "))
 	}
+	var foreign []float64
+	for m, byTarget := range t.values {
+		if !strings.HasPrefix(m, "foreign_") {
+			continue
+		}
+		for _, byRound := range byTarget {
+			for _, v := range byRound {
+				foreign = append(foreign, v)
+			}
+		}
+	}
+	if len(foreign) > 0 {
+		fmt.Fprintf(w, "\nCPU used by the machine's other processes during the tests (foreign_*, %% of one core): median %.0f, max %.0f over %d tests.\n",
+			median(foreign), slices.Max(foreign), len(foreign))
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "<details><summary>Every round</summary>")
 	fmt.Fprintln(w)
