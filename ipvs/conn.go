@@ -68,6 +68,7 @@ type Conn struct {
 	heapIdx  atomic.Int32
 	heapKey  atomic.Int64
 	fireAt   atomic.Int64
+	expiresJ atomic.Uint64 // deadline in jiffies
 	level    atomic.Int32
 	armSeq   atomic.Uint64
 	unlinked atomic.Bool

@@ -847,7 +847,6 @@ func TestConformanceTimerWheelOrder(t *testing.T) {
 // dequeued and enqueued at the head of the new bucket. Only when the index
 // is the same does it keep its place.
 func TestConformanceTimerWheelModTimer(t *testing.T) {
-	t.Skip("core bug: ipvs/timer.go timerSet decides \"same bucket\" by the firing time alone: it re-buckets a timer re-armed to the same expiry, and keeps the level and arming order of one moved to another level with the same firing time")
 	runRules(t, []rule{
 		{"same-expiry-keeps-bucket", func(t *testing.T) {
 			// SYN_RECV (60 s) armed at 0, then at 50 a real-server RST:

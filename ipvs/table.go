@@ -16,9 +16,89 @@ const (
 
 type shard struct {
 	mu  sync.RWMutex
-	in  map[uint64]*Conn // chain heads by hashIn: newest first, as hlist_add_head
-	out map[uint64]*Conn // chain heads by hashOut
+	in  chains // by hashIn: newest first, as hlist_add_head
+	out chains // by hashOut
 	_   [cacheLine - 8]byte
+}
+
+// chains is one shard's part of a hash table: bucket heads, each a chain
+// through the entries' next pointers. It doubles when it holds more than
+// two entries a bucket, keeping the order of every chain.
+type chains struct {
+	heads []*Conn
+	n     int
+}
+
+const initialBuckets = 64
+
+func (ch *chains) bucket(h uint64) int { return int((h / tableShards) & uint64(len(ch.heads)-1)) }
+
+func nextOf(c *Conn, out bool) **Conn {
+	if out {
+		return &c.nextOut
+	}
+	return &c.nextIn
+}
+
+func hashOf(c *Conn, out bool) uint64 {
+	if out {
+		return c.hashOut
+	}
+	return c.hashIn
+}
+
+func (ch *chains) first(h uint64) *Conn {
+	if len(ch.heads) == 0 {
+		return nil
+	}
+	return ch.heads[ch.bucket(h)]
+}
+
+func (ch *chains) add(c *Conn, out bool) {
+	if len(ch.heads) == 0 {
+		ch.heads = make([]*Conn, initialBuckets)
+	} else if ch.n >= 2*len(ch.heads) {
+		ch.grow(out)
+	}
+	b := ch.bucket(hashOf(c, out))
+	*nextOf(c, out) = ch.heads[b]
+	ch.heads[b] = c
+	ch.n++
+}
+
+func (ch *chains) grow(out bool) {
+	old := ch.heads
+	ch.heads = make([]*Conn, 2*len(old))
+	var chain []*Conn
+	for _, c := range old {
+		chain = chain[:0]
+		for ; c != nil; c = *nextOf(c, out) {
+			chain = append(chain, c)
+		}
+		// Oldest first, so that each new chain keeps newest first.
+		for i := len(chain) - 1; i >= 0; i-- {
+			x := chain[i]
+			b := ch.bucket(hashOf(x, out))
+			*nextOf(x, out) = ch.heads[b]
+			ch.heads[b] = x
+		}
+	}
+}
+
+func (ch *chains) remove(c *Conn, out bool) {
+	if len(ch.heads) == 0 {
+		return
+	}
+	p := &ch.heads[ch.bucket(hashOf(c, out))]
+	for *p != nil {
+		if *p == c {
+			*p = *nextOf(c, out)
+			*nextOf(c, out) = nil
+			ch.n--
+			return
+		}
+		p = nextOf(*p, out)
+	}
 }
 
 // table is the connection table: entries indexed in both directions in
@@ -36,10 +116,6 @@ type table struct {
 
 func newTable() *table {
 	t := &table{seed: maphash.String(maphash.MakeSeed(), "golvs")}
-	for i := range t.shards {
-		t.shards[i].in = make(map[uint64]*Conn)
-		t.shards[i].out = make(map[uint64]*Conn)
-	}
 	return t
 }
 
@@ -85,15 +161,13 @@ func (t *table) hash(c *Conn) {
 	c.hashIn = t.inKey(c)
 	s := &t.shards[c.hashIn%tableShards]
 	s.mu.Lock()
-	c.nextIn = s.in[c.hashIn]
-	s.in[c.hashIn] = c
+	s.in.add(c, false)
 	s.mu.Unlock()
 	if c.kind&ConnTemplate == 0 {
 		c.hashOut = t.outKey(c)
 		s = &t.shards[c.hashOut%tableShards]
 		s.mu.Lock()
-		c.nextOut = s.out[c.hashOut]
-		s.out[c.hashOut] = c
+		s.out.add(c, true)
 		s.mu.Unlock()
 	}
 }
@@ -101,33 +175,13 @@ func (t *table) hash(c *Conn) {
 func (t *table) unhash(c *Conn) {
 	s := &t.shards[c.hashIn%tableShards]
 	s.mu.Lock()
-	unchain(s.in, c.hashIn, c, func(x *Conn) **Conn { return &x.nextIn })
+	s.in.remove(c, false)
 	s.mu.Unlock()
 	if c.kind&ConnTemplate == 0 {
 		s = &t.shards[c.hashOut%tableShards]
 		s.mu.Lock()
-		unchain(s.out, c.hashOut, c, func(x *Conn) **Conn { return &x.nextOut })
+		s.out.remove(c, true)
 		s.mu.Unlock()
-	}
-}
-
-func unchain(m map[uint64]*Conn, h uint64, c *Conn, next func(*Conn) **Conn) {
-	head := m[h]
-	if head == c {
-		if n := *next(c); n != nil {
-			m[h] = n
-		} else {
-			delete(m, h)
-		}
-		*next(c) = nil
-		return
-	}
-	for p := head; p != nil; p = *next(p) {
-		if *next(p) == c {
-			*next(p) = *next(c)
-			*next(c) = nil
-			return
-		}
 	}
 }
 
@@ -137,8 +191,8 @@ func (t *table) lookupIn(af Family, proto uint8, caddr addr16, cport uint16, vad
 	h := t.hashTuple(af, proto, caddr, cport, vaddr, vport)
 	s := &t.shards[h%tableShards]
 	s.mu.RLock()
-	for c := s.in[h]; c != nil; c = c.nextIn {
-		if c.af == af && c.protocol == proto && c.cport == cport && c.vport == vport &&
+	for c := s.in.first(h); c != nil; c = c.nextIn {
+		if c.hashIn == h && c.af == af && c.protocol == proto && c.cport == cport && c.vport == vport &&
 			c.caddr == caddr && c.vaddr == vaddr && c.kind&(ConnTemplate|ConnNoCport) == 0 {
 			s.mu.RUnlock()
 			return c
@@ -154,8 +208,8 @@ func (t *table) lookupOut(af Family, proto uint8, src addr16, sport uint16, dst 
 	h := t.hashTuple(af, proto, src, sport, dst, dport)
 	s := &t.shards[h%tableShards]
 	s.mu.RLock()
-	for c := s.out[h]; c != nil; c = c.nextOut {
-		if c.protocol != proto || c.cport != dport || c.caddr != dst {
+	for c := s.out.first(h); c != nil; c = c.nextOut {
+		if c.hashOut != h || c.protocol != proto || c.cport != dport || c.caddr != dst {
 			continue
 		}
 		if FwdMethod(c.kind&ConnFwdMask) == FwdMasq {
@@ -179,8 +233,8 @@ func (t *table) lookupTemplate(af Family, proto uint8, snet addr16, vaddr addr16
 	s := &t.shards[h%tableShards]
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for c := s.in[h]; c != nil; c = c.nextIn {
-		if c.kind&ConnTemplate == 0 || c.af != af || c.protocol != proto || c.cport != 0 ||
+	for c := s.in.first(h); c != nil; c = c.nextIn {
+		if c.hashIn != h || c.kind&ConnTemplate == 0 || c.af != af || c.protocol != proto || c.cport != 0 ||
 			c.vport != vport || c.caddr != snet {
 			continue
 		}
@@ -210,7 +264,7 @@ func (t *table) forEach(f func(c *Conn)) {
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.mu.RLock()
-		for _, c := range s.in {
+		for _, c := range s.in.heads {
 			for ; c != nil; c = c.nextIn {
 				all = append(all, c)
 			}

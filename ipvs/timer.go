@@ -80,12 +80,19 @@ type wheel struct {
 func (t *table) timerSet(c *Conn, now Time, d time.Duration) {
 	exp := now.Add(d)
 	clk := toJiffies(now)
-	fireJ, lvl := bucketExpiry(clk, clk+uint64(d/(time.Second/hz)))
-	fire := fromJiffies(fireJ)
+	expJ := clk + uint64(d/(time.Second/hz))
 	idx := c.heapIdx.Load()
-	if idx >= 0 && Time(c.fireAt.Load()) == fire {
-		// Same bucket: only the expiry changes, the timer keeps its place
-		// (mod_timer's "same bucket" shortcut).
+	// __mod_timer: a pending timer re-armed for the same jiffy is left
+	// alone, in its bucket.
+	if idx >= 0 && c.expiresJ.Load() == expJ {
+		return
+	}
+	fireJ, lvl := bucketExpiry(clk, expJ)
+	fire := fromJiffies(fireJ)
+	c.expiresJ.Store(expJ)
+	if idx >= 0 && Time(c.fireAt.Load()) == fire && c.level.Load() == int32(lvl) {
+		// Same bucket (same level and slot): only the expiry changes and
+		// the timer keeps its place in the bucket.
 		c.expires.Store(int64(exp))
 		return
 	}
