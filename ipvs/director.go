@@ -371,9 +371,11 @@ func (d *Director) servicesLocked() []*Service {
 }
 
 // svcHashSeed stands for the kernel's ((size_t)ipvs >> 8) in the service
-// hash: the low byte of the address of the network namespace's IPVS
-// state. It is fixed for a kernel build and boot sequence; 0xF0 is what the
-// reference kernel shows (found from `ipvsadm -L -n --nosort` orders).
+// hash: a byte of the address of the network namespace's IPVS state. Its
+// low nibble is 0 on the reference kernel and its high nibble changes from
+// boot to boot (slab freelist randomization), so the kernel's dump order
+// is not reproducible; golvs uses 0xF0, one value the reference kernel
+// showed (`ipvsadm -L -n --nosort`, replay scenarios 111 and 112).
 const svcHashSeed = 0xF0
 
 // hashKey mirrors ip_vs_ctl.c: ip_vs_svc_hashkey and ip_vs_svc_fwm_hashkey
