@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -224,24 +225,38 @@ func (p *Player) out(s string) {
 }
 
 func (p *Player) sysctl(args []string) error {
-	if len(args) != 2 || args[0] != "-w" {
-		return fmt.Errorf("sysctl: only `sysctl -w net.ipv4.vs.NAME=VALUE` is played")
+	var assigns []string
+	for _, a := range args {
+		if !strings.HasPrefix(a, "-") {
+			assigns = append(assigns, a)
+		}
 	}
-	name, val, ok := strings.Cut(args[1], "=")
-	if !ok {
-		return fmt.Errorf("sysctl: missing =VALUE in %q", args[1])
+	if len(assigns) == 0 {
+		return fmt.Errorf("sysctl: only `sysctl -w NAME=VALUE` is played")
 	}
-	short, ok := strings.CutPrefix(name, "net.ipv4.vs.")
-	if !ok {
-		return fmt.Errorf("sysctl: %q is not an IPVS setting", name)
+	for _, a := range assigns {
+		name, val, ok := strings.Cut(a, "=")
+		if !ok {
+			return fmt.Errorf("sysctl: reading %q is not played, only `sysctl -w NAME=VALUE`", a)
+		}
+		short, isVS := strings.CutPrefix(name, "net.ipv4.vs.")
+		if !isVS {
+			// Other kernel settings do not reach IPVS's decisions.
+			p.out(fmt.Sprintf("%s = %s", name, val))
+			continue
+		}
+		if !slices.Contains(ipvs.SysctlNames, short) {
+			p.out(fmt.Sprintf("sysctl: error: '%s' is an unknown key", name))
+			continue
+		}
+		s := p.Director.Settings()
+		if err := s.Set(short, val); err != nil {
+			p.out("sysctl: write error: Invalid argument")
+			continue
+		}
+		p.Director.SetSettings(s)
+		p.out(fmt.Sprintf("%s = %s", name, val))
 	}
-	s := p.Director.Settings()
-	if err := s.Set(short, val); err != nil {
-		p.out(fmt.Sprintf("sysctl: error setting key '%s': Invalid argument", name))
-		return nil
-	}
-	p.Director.SetSettings(s)
-	p.out(fmt.Sprintf("%s = %s", name, val))
 	return nil
 }
 
