@@ -64,6 +64,34 @@ func oracleSchedulers(name string) (ipvs.Scheduler, error) {
 	return sched.New(name)
 }
 
+// guestLocal are the director's addresses in the oracle's guest: the three
+// VIPs on lo and the two veth ends (guest-init).
+var guestLocal = []string{"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.9.255.254", "10.8.255.254"}
+
+// ip follows `ip addr add|del ADDR[/LEN] dev DEV` on the director, which
+// changes the addresses IPVS sees packets for; other ip lines (routes,
+// links, commands in other namespaces) change nothing IPVS decides.
+func (p *Player) ip(args []string) {
+	if len(args) < 3 || (args[0] != "addr" && args[0] != "address" && args[0] != "a") {
+		return
+	}
+	op := args[1]
+	if op != "add" && op != "del" && op != "delete" {
+		return
+	}
+	a := args[2]
+	if i := strings.IndexByte(a, '/'); i >= 0 {
+		a = a[:i]
+	}
+	addr, err := netip.ParseAddr(a)
+	if err != nil {
+		return
+	}
+	p.local[addr] = op == "add"
+}
+
+func (p *Player) isLocal(a netip.Addr) bool { return p.local[a] || a.IsLoopback() }
+
 // oracleIPVSAdm is ipvsadm as on the oracle's guest, which has no
 // services database: port names are refused and listings are numeric.
 var oracleIPVSAdm = ipvsadm.Config{Services: ipvsadm.NoServices}
@@ -90,6 +118,9 @@ type Player struct {
 	// listening real servers (rs-up) and real-server addresses that exist
 	listen map[netip.AddrPort]bool
 	rsAddr map[netip.Addr]bool
+	// local addresses of the director: IPVS sees only packets delivered
+	// locally (its LOCAL_IN hook); others are routed, or dropped.
+	local map[netip.Addr]bool
 	events []event
 	evSeq  int
 	step   int
@@ -99,7 +130,11 @@ type Player struct {
 // director using every kernel scheduler.
 func NewPlayer(w io.Writer) *Player {
 	d := ipvs.NewDirector(&ipvs.Config{Schedulers: oracleSchedulers})
-	p := &Player{Director: d, w: w, listen: map[netip.AddrPort]bool{}, rsAddr: map[netip.Addr]bool{}}
+	p := &Player{Director: d, w: w, listen: map[netip.AddrPort]bool{}, rsAddr: map[netip.Addr]bool{},
+		local: map[netip.Addr]bool{}}
+	for _, a := range guestLocal {
+		p.local[netip.MustParseAddr(a)] = true
+	}
 	d.Advance(0)
 	return p
 }
@@ -172,9 +207,10 @@ func (p *Player) Line(line string) error {
 		err = p.sysctl(f[1:])
 	case "nft":
 		err = p.nft.apply(f[1:])
-	case "client-nft", "ip":
-		// Client-namespace rules and iproute2 changes do not reach the
-		// director's decisions.
+	case "ip":
+		p.ip(f[1:])
+	case "client-nft":
+		// Client-namespace rules do not reach the director's decisions.
 	case "tcp", "udp", "tcp-open":
 		p.advance(p.now.Add(packetDelay))
 		err = p.traffic(cmd, f[1:])
@@ -321,6 +357,10 @@ func (p *Player) send(pk packet, flags uint8, n int, dir ipvs.Direction) ipvs.Re
 	ip := ipvs.Packet{Protocol: pk.proto, Src: pk.src, Dst: pk.dst, SrcPort: pk.sport, DstPort: pk.dport,
 		Dir: dir, TCPFlags: flags, Len: n}
 	if dir == ipvs.DirIn {
+		if !p.isLocal(pk.dst) {
+			// Not delivered locally: IPVS never sees it.
+			return ipvs.Result{Verdict: ipvs.VerdictAccept, Reason: ipvs.ReasonNotIPVS}
+		}
 		ip.Mark = p.nft.mark(&pk)
 	}
 	return p.Director.Process(&ip, p.now)
