@@ -120,7 +120,7 @@ type Player struct {
 	rsAddr map[netip.Addr]bool
 	// local addresses of the director: IPVS sees only packets delivered
 	// locally (its LOCAL_IN hook); others are routed, or dropped.
-	local map[netip.Addr]bool
+	local  map[netip.Addr]bool
 	events []event
 	evSeq  int
 	step   int
