@@ -4,6 +4,7 @@ package ipvs_test
 // memory. Commands and results: BENCHMARKS-core.md at the repository root.
 
 import (
+	"fmt"
 	"net/netip"
 	"runtime"
 	"sync/atomic"
@@ -60,6 +61,42 @@ func BenchmarkProcessExisting(b *testing.B) {
 				for pb.Next() {
 					if res := d.Process(&pkts[i], now); res.Verdict != ipvs.VerdictForward {
 						b.Fatalf("existing connection not found: %v", res.Reason)
+					}
+					i++
+					if i == n {
+						i = 0
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkLookupExisting: only the lookup of an existing connection
+// (ip_vs_conn_in_get) in a table of 100 000 connections, without the state
+// machine, statistics and timer work of Process.
+func BenchmarkLookupExisting(b *testing.B) {
+	for _, n := range []int{1_000, 100_000} {
+		b.Run(fmt.Sprintf("conns=%d", n), func(b *testing.B) {
+			d, _ := benchDirector(b)
+			pkts := make([]ipvs.Packet, n)
+			vip := netip.MustParseAddr("10.0.0.1")
+			for i := range pkts {
+				p := ipvs.Packet{Protocol: ipvs.ProtoTCP, Src: benchClient(uint32(i)), SrcPort: 40000, Dst: vip, DstPort: 80,
+					TCPFlags: ipvs.TCPSyn, Len: 60}
+				if res := d.Process(&p, 0); !res.New {
+					b.Fatalf("setup: %v/%v", res.Verdict, res.Reason)
+				}
+				pkts[i] = p
+			}
+			var seq atomic.Uint32
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				i := int(seq.Add(7919) * 104729 % uint32(n))
+				for pb.Next() {
+					if d.Lookup(&pkts[i]) == nil {
+						b.Fatal("existing connection not found")
 					}
 					i++
 					if i == n {

@@ -879,3 +879,10 @@ func (d *Director) expireNodestConns() {
 		}
 	}
 }
+
+// Lookup finds the connection a client-to-virtual packet belongs to
+// (ip_vs_conn_in_get) without changing anything: no state transition,
+// counter or timer. It returns nil when there is none.
+func (d *Director) Lookup(p *Packet) *Conn {
+	return d.tab.lookupIn(packetFamily(p), p.Protocol, pack(p.Src), p.SrcPort, pack(p.Dst), p.DstPort)
+}
