@@ -63,8 +63,15 @@ func bucketExpiry(clk, expires uint64) (uint64, int) {
 // wheel is the set of armed timers.
 type wheel struct {
 	tmu    sync.Mutex
-	heap   []*Conn
+	heap   []heapEnt
 	armSeq atomic.Uint64
+}
+
+// heapEnt keeps the key beside the pointer so that sifting compares
+// without loading the entries.
+type heapEnt struct {
+	key int64
+	c   *Conn
 }
 
 // Timer fields of a Conn (guarded as noted):
@@ -109,6 +116,7 @@ func (t *table) timerSet(c *Conn, now Time, d time.Duration) {
 		t.push(c, fire)
 	case int64(fire) < c.heapKey.Load():
 		c.heapKey.Store(int64(fire))
+		t.heap[i].key = int64(fire)
 		t.up(int(i))
 	}
 	t.tmu.Unlock()
@@ -117,7 +125,7 @@ func (t *table) timerSet(c *Conn, now Time, d time.Duration) {
 func (t *table) push(c *Conn, at Time) {
 	c.heapKey.Store(int64(at))
 	c.heapIdx.Store(int32(len(t.heap)))
-	t.heap = append(t.heap, c)
+	t.heap = append(t.heap, heapEnt{int64(at), c})
 	t.up(len(t.heap) - 1)
 }
 
@@ -140,18 +148,17 @@ func (t *table) timerDel(c *Conn) bool {
 }
 
 func (t *table) less(i, j int) bool {
-	a, b := t.heap[i], t.heap[j]
-	ak, bk := a.heapKey.Load(), b.heapKey.Load()
-	if ak != bk {
-		return ak < bk
+	a, b := &t.heap[i], &t.heap[j]
+	if a.key != b.key {
+		return a.key < b.key
 	}
-	return a.seq < b.seq
+	return a.c.seq < b.c.seq
 }
 
 func (t *table) swap(i, j int) {
 	t.heap[i], t.heap[j] = t.heap[j], t.heap[i]
-	t.heap[i].heapIdx.Store(int32(i))
-	t.heap[j].heapIdx.Store(int32(j))
+	t.heap[i].c.heapIdx.Store(int32(i))
+	t.heap[j].c.heapIdx.Store(int32(j))
 }
 
 func (t *table) up(i int) {
@@ -186,11 +193,11 @@ func (t *table) down(i int) {
 
 func (t *table) removeAt(i int) {
 	n := len(t.heap) - 1
-	c := t.heap[i]
+	c := t.heap[i].c
 	if i != n {
 		t.swap(i, n)
 	}
-	t.heap[n] = nil
+	t.heap[n] = heapEnt{}
 	t.heap = t.heap[:n]
 	if i != n {
 		t.down(i)
@@ -209,13 +216,14 @@ func (t *table) popDue(now Time, batch []*Conn) ([]*Conn, Time) {
 	batch = batch[:0]
 	var at Time
 	for len(t.heap) > 0 {
-		c := t.heap[0]
-		key := Time(c.heapKey.Load())
+		c := t.heap[0].c
+		key := Time(t.heap[0].key)
 		if key > now || (len(batch) > 0 && key > at) {
 			break
 		}
 		if fire := c.fireAt.Load(); fire > int64(key) {
 			c.heapKey.Store(fire)
+			t.heap[0].key = fire
 			t.down(0)
 			continue
 		}
