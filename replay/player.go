@@ -375,6 +375,12 @@ var synRetries = []time.Duration{time.Second, 3 * time.Second}
 // real server answers. dial marks tcp-open (retransmits while unanswered).
 func (p *Player) connect(pk packet, hold time.Duration, dial bool, try int) {
 	r := p.send(pk, ipvs.TCPSyn, lenSyn, ipvs.DirIn)
+	if r.Verdict == ipvs.VerdictDrop {
+		// Dropped silently (an entry of a deleted real server): a dialling
+		// client retransmits.
+		p.retrySyn(pk, hold, dial, try)
+		return
+	}
 	if r.Verdict != ipvs.VerdictForward || r.Conn == nil {
 		return // refused (RST from the director's stack or ICMP): the attempt ends
 	}
@@ -391,14 +397,19 @@ func (p *Player) connect(pk packet, hold time.Duration, dial bool, try int) {
 		p.send(reply, ipvs.TCPRst|ipvs.TCPAck, 40, ipvs.DirOut)
 	default:
 		// Silent real server: only a dialling client retransmits.
-		if dial && try < len(synRetries) {
-			first := p.now
-			if try > 0 {
-				first = p.now.Add(-synRetries[try-1])
-			}
-			p.at(first.Add(synRetries[try]), func() { p.connect(pk, hold, dial, try+1) })
-		}
+		p.retrySyn(pk, hold, dial, try)
 	}
+}
+
+func (p *Player) retrySyn(pk packet, hold time.Duration, dial bool, try int) {
+	if !dial || try >= len(synRetries) {
+		return
+	}
+	first := p.now
+	if try > 0 {
+		first = p.now.Add(-synRetries[try-1])
+	}
+	p.at(first.Add(synRetries[try]), func() { p.connect(pk, hold, dial, try+1) })
 }
 
 // close plays the client's close of an established connection and the
