@@ -124,6 +124,11 @@ type Player struct {
 	events []event
 	evSeq  int
 	step   int
+
+	// rest is the scenario after the current line, the standard input of
+	// its command; restConsumed is set when a command read it all.
+	rest         []string
+	restConsumed bool
 }
 
 // NewPlayer returns a player writing its transcript to w, with a fresh
@@ -143,9 +148,19 @@ func NewPlayer(w io.Writer) *Player {
 func Play(r io.Reader, w io.Writer) error {
 	p := NewPlayer(w)
 	sc := bufio.NewScanner(r)
+	var lines []string
 	for sc.Scan() {
-		if err := p.Line(sc.Text()); err != nil {
+		lines = append(lines, sc.Text())
+	}
+	for i := 0; i < len(lines); i++ {
+		// The guest runs each command with the scenario file as its
+		// standard input: `ipvsadm -R` reads the rest of the scenario.
+		p.rest = lines[i+1:]
+		if err := p.Line(lines[i]); err != nil {
 			return err
+		}
+		if p.restConsumed {
+			break
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -247,7 +262,15 @@ func (p *Player) Line(line string) error {
 
 func (p *Player) ipvsadm(args []string) {
 	var buf bytes.Buffer
-	oracleIPVSAdm.Run(p.Director, args, strings.NewReader(""), &buf, &buf, p.now)
+	stdin := ""
+	if slices.Contains(args, "-R") || slices.Contains(args, "--restore") {
+		stdin = strings.Join(p.rest, "\n")
+		if len(p.rest) > 0 {
+			stdin += "\n"
+		}
+		p.restConsumed = true
+	}
+	oracleIPVSAdm.Run(p.Director, args, strings.NewReader(stdin), &buf, &buf, p.now)
 	p.out(buf.String())
 }
 
