@@ -38,7 +38,10 @@ func TestKernelTranscripts(t *testing.T) {
 			case strings.HasPrefix(l, "ORACLE-STEP "):
 				cmd := l[strings.Index(l, ": ")+2:]
 				w := strings.Fields(cmd)
-				if len(w) == 0 || w[0] != "ipvsadm" || strings.ContainsAny(cmd, "'\"\\<|") {
+				if len(w) == 0 || w[0] != "ipvsadm" || strings.ContainsAny(cmd, "'\"\\<|") ||
+					slices.Contains(w, "-R") || slices.Contains(w, "--restore") {
+					// -R reads the rest of the scenario file in the guest
+					// (replay scenario 120), which this test does not feed.
 					pure = false
 				}
 				steps = append(steps, step{args: w})
