@@ -111,6 +111,7 @@ type event struct {
 // Player plays one scenario. The zero value is not usable; use NewPlayer.
 type Player struct {
 	Director *ipvs.Director
+	target   *guestTarget
 	now      ipvs.Time
 	start    ipvs.Time
 	w        io.Writer
@@ -137,6 +138,7 @@ func NewPlayer(w io.Writer) *Player {
 	d := ipvs.NewDirector(&ipvs.Config{Schedulers: oracleSchedulers})
 	p := &Player{Director: d, w: w, listen: map[netip.AddrPort]bool{}, rsAddr: map[netip.Addr]bool{},
 		local: map[netip.Addr]bool{}}
+	p.target = &guestTarget{Director: d}
 	for _, a := range guestLocal {
 		p.local[netip.MustParseAddr(a)] = true
 	}
@@ -270,7 +272,7 @@ func (p *Player) ipvsadm(args []string) {
 		}
 		p.restConsumed = true
 	}
-	oracleIPVSAdm.Run(p.Director, args, strings.NewReader(stdin), &buf, &buf, p.now)
+	oracleIPVSAdm.Run(p.target, args, strings.NewReader(stdin), &buf, &buf, p.now)
 	p.out(buf.String())
 }
 
@@ -469,7 +471,7 @@ func (p *Player) dump() {
 	run := func(title string, args ...string) {
 		fmt.Fprintf(p.w, "## %s\n", title)
 		var buf bytes.Buffer
-		oracleIPVSAdm.Run(p.Director, args, strings.NewReader(""), &buf, &buf, p.now)
+		oracleIPVSAdm.Run(p.target, args, strings.NewReader(""), &buf, &buf, p.now)
 		io.Copy(p.w, &buf)
 	}
 	run("ipvsadm -L -n", "-L", "-n")
