@@ -121,7 +121,7 @@ func (n *nftState) apply(args []string) error {
 			return fmt.Errorf("nft: unsupported chain %q", strings.Join(args, " "))
 		}
 		if !n.tables[rest[0]] {
-			return fmt.Errorf("nft: no such table %q", rest[0])
+			return nftMissing(args, rest[0])
 		}
 		spec := strings.Join(rest[2:], " ")
 		if !strings.Contains(spec, "hook prerouting") {
@@ -144,8 +144,14 @@ func (n *nftState) apply(args []string) error {
 		if len(rest) < 2 {
 			return fmt.Errorf("nft: rule without table and chain: %q", strings.Join(args, " "))
 		}
-		if !n.chains[rest[0]+"/"+rest[1]] {
+		if !n.tables[rest[0]] {
+			return nftMissing(args, rest[0])
+		}
+		if n.chains[rest[0]+"/"+rest[1]+"/regular"] {
 			return fmt.Errorf("nft: rule in %s %s, which is not a prerouting chain golvs knows", rest[0], rest[1])
+		}
+		if !n.chains[rest[0]+"/"+rest[1]] {
+			return nftMissing(args, rest[1])
 		}
 		r, err := parseNftRule(rest[2:])
 		if err != nil {
@@ -322,4 +328,32 @@ func parsePortRange(v string) ([2]uint16, error) {
 		}
 	}
 	return [2]uint16{uint16(a), uint16(b)}, nil
+}
+
+// nftError is what nft prints for a command the kernel refuses; the
+// replay prints it as the guest's output instead of failing.
+type nftError struct{ lines []string }
+
+func (e *nftError) Error() string { return strings.Join(e.lines, "\n") }
+
+// nftMissing is nft's answer to a rule or chain naming a missing table or
+// chain: the error, the command, and carets under the missing name.
+func nftMissing(args []string, name string) error {
+	cmd := strings.Join(args, " ")
+	at := -1
+	pos := 0
+	for _, a := range args {
+		if a == name && at < 0 && pos > 0 {
+			at = pos
+		}
+		pos += len(a) + 1
+	}
+	if at < 0 {
+		at = strings.Index(cmd, name)
+	}
+	return &nftError{lines: []string{
+		"Error: Could not process rule: No such file or directory",
+		cmd,
+		strings.Repeat(" ", at) + strings.Repeat("^", len(name)),
+	}}
 }

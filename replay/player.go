@@ -6,6 +6,7 @@ package replay
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -87,7 +88,14 @@ func (p *Player) ip(args []string) {
 	if err != nil {
 		return
 	}
-	p.local[addr] = op == "add"
+	switch {
+	case op == "add" && p.local[addr]:
+		p.out("RTNETLINK answers: File exists")
+	case op != "add" && !p.local[addr]:
+		p.out("RTNETLINK answers: Cannot assign requested address")
+	default:
+		p.local[addr] = op == "add"
+	}
 }
 
 func (p *Player) isLocal(a netip.Addr) bool { return p.local[a] || a.IsLoopback() }
@@ -224,6 +232,11 @@ func (p *Player) Line(line string) error {
 		err = p.sysctl(f[1:])
 	case "nft":
 		err = p.nft.apply(f[1:])
+		var ne *nftError
+		if errors.As(err, &ne) {
+			p.out(ne.Error())
+			err = nil
+		}
 	case "ip":
 		p.ip(f[1:])
 	case "client-nft":
