@@ -29,7 +29,9 @@ func (p *Proxy) listenTCP(s Service) (*tcpListener, error) {
 	if la.Addr().Is6() {
 		network = "tcp6"
 	}
-	lc := net.ListenConfig{}
+	// No TCP keepalives: the core's timeouts govern idle flows, as in
+	// IPVS, and each keepalive option costs system calls per connection.
+	lc := net.ListenConfig{KeepAlive: -1}
 	if s.TPROXY {
 		lc.Control = transparentControl
 	}
@@ -220,7 +222,7 @@ func (p *Proxy) dial(client, target netip.AddrPort) (*net.TCPConn, error) {
 	if target.Addr().Is6() {
 		network = "tcp6"
 	}
-	dl := net.Dialer{Timeout: p.opts.DialTimeout}
+	dl := net.Dialer{Timeout: p.opts.DialTimeout, KeepAlive: -1}
 	if p.opts.Transparent && client.Addr().Is6() == target.Addr().Is6() {
 		dl.Control = transparentControl
 		dl.LocalAddr = net.TCPAddrFromAddrPort(client)
