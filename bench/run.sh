@@ -93,6 +93,8 @@ stream_module=""
 log "building golvsd, golvsadm and the bench tools"
 (cd "$root" && go build -o "$work/bin/" ./cmd/golvsd ./cmd/golvsadm ./bench/cmd/benchtool ./bench/cmd/golvsprof)
 bt=$work/bin/benchtool
+commit=$(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(cd "$root" && git status --porcelain --untracked-files=no 2>/dev/null | grep -qv ' bench/' && echo " (work tree modified)" || true)
 
 # ---- processes ------------------------------------------------------------------------------------
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -373,11 +375,9 @@ if [ "$PROFILE" = 1 ]; then
 fi
 
 # ---- report ---------------------------------------------------------------------------------------
-commit=$(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(cd "$root" && git status --porcelain --untracked-files=no 2>/dev/null | grep -qv ' bench/' && echo " (work tree modified)" || true)
 cpu_model=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
 {
-  echo "Run of \`bench/run.sh\` on $(date -u +%Y-%m-%d) (UTC): golvs $commit$dirty, $(haproxy -v 2>&1 | head -1 | awk '{print "HAProxy", $3}'), $(nginx -v 2>&1 | sed 's/.*nginx\//nginx /'), $(wrk -v 2>&1 | head -1 | awk '{print "wrk", $2}'), $(go version | awk '{print $3}')."
+  echo "Run of \`bench/run.sh\` on $(date -u +%Y-%m-%d) (UTC): golvs built from $commit$dirty, $(haproxy -v 2>&1 | head -1 | awk '{print "HAProxy", $3}'), $(nginx -v 2>&1 | sed 's/.*nginx\//nginx /'), $(wrk -v 2>&1 | head -1 | awk '{print "wrk", $2}'), $(go version | awk '{print $3}')."
   echo
   echo "Machine: $(nproc) cores ($cpu_model), $(free -g | awk '/^Mem:/{print $2}') GiB memory, Linux $(uname -r). Load average at start $load_start, at end $load_end."
   echo
