@@ -349,13 +349,50 @@ func (f *tcpFlow) relay() {
 
 // pipe copies src to dst in chunks (splice on Linux), reporting each chunk
 // to the core; at src's EOF it half-closes dst and reports the FIN.
+// smallBuf is the size of the buffer a direction copies through before it
+// switches to splice: small request/response traffic costs one read and
+// one write per message this way, where splice costs two splices and a
+// pipe; a read that fills the buffer marks bulk traffic, which splices.
+const smallBuf = 16 << 10
+
+var smallBufPool = sync.Pool{New: func() any { return new([smallBuf]byte) }}
+
 func (f *tcpFlow) pipe(src, dst *net.TCPConn, dir ipvs.Direction) {
 	p := f.p
 	lr := &io.LimitedReader{R: src}
 	src.SetReadDeadline(time.Now().Add(p.refreshEvery()))
+	buffered := true
 	for {
-		lr.N = p.opts.ChunkSize
-		n, err := io.Copy(dst, lr)
+		var n int64
+		var err error
+		if buffered {
+			// One read into a pooled buffer; an EOF reads as (0, nil)
+			// below, as io.Copy reports it.
+			b := smallBufPool.Get().(*[smallBuf]byte)
+			m, rerr := src.Read(b[:])
+			if m > 0 {
+				if _, werr := dst.Write(b[:m]); werr != nil && rerr == nil {
+					rerr = werr
+				}
+			}
+			smallBufPool.Put(b)
+			n, err = int64(m), rerr
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+			if m == smallBuf {
+				buffered = false // bulk: splice from now on
+			}
+			// The switch below reads lr.N == 0 as "more to come" and
+			// a nil error with lr.N > 0 as EOF, as after io.Copy.
+			lr.N = 0
+			if m == 0 && err == nil {
+				lr.N = 1
+			}
+		} else {
+			lr.N = p.opts.ChunkSize
+			n, err = io.Copy(dst, lr)
+		}
 		if n > 0 {
 			if dir == ipvs.DirIn {
 				p.cnt.bytesIn.Add(uint64(n))
