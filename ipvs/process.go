@@ -323,11 +323,7 @@ func (d *Director) pick(s *Service, p *Packet, now Time, ex *Explanation) *Dest 
 		ex.scheduled(s, dest)
 		return dest
 	}
-	dest := s.sched.Schedule(s, p, now)
-	if dest == nil {
-		return nil
-	}
-	return dest
+	return s.sched.Schedule(s, p, now)
 }
 
 // Previewer is implemented by schedulers that can tell which dest they

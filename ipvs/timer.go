@@ -41,9 +41,9 @@ const (
 // lvlStart is LVL_START(n): the smallest delay that goes to level n.
 func lvlStart(n int) uint64 { return (1<<lvlBits - 1) << ((n - 1) * lvlClkShift) }
 
-func toJiffies(t Time) uint64 { return jiffiesAtZero + uint64(t/Time(time.Second/hz)) }
+func toJiffies(t Time) uint64 { return jiffiesAtZero + uint64(t/Time(Jiffy)) }
 
-func fromJiffies(j uint64) Time { return Time(j-jiffiesAtZero) * Time(time.Second/hz) }
+func fromJiffies(j uint64) Time { return Time(j-jiffiesAtZero) * Time(Jiffy) }
 
 // bucketExpiry mirrors calc_wheel_index: the jiffy at which a timer armed
 // at clk for expires fires, and the level it sits on.
@@ -87,7 +87,7 @@ type heapEnt struct {
 func (t *table) timerSet(c *Conn, now Time, d time.Duration) {
 	exp := now.Add(d)
 	clk := toJiffies(now)
-	expJ := clk + uint64(d/(time.Second/hz))
+	expJ := clk + uint64(d/Jiffy)
 	idx := c.heapIdx.Load()
 	// __mod_timer: a pending timer re-armed for the same jiffy is left
 	// alone, in its bucket.
@@ -248,6 +248,6 @@ func (t *table) popDue(now Time, batch []*Conn) ([]*Conn, Time) {
 // to know when an entry disappears; listings count down to now+d.
 func WheelFireTime(now Time, d time.Duration) Time {
 	clk := toJiffies(now)
-	j, _ := bucketExpiry(clk, clk+uint64(d/(time.Second/hz)))
+	j, _ := bucketExpiry(clk, clk+uint64(d/Jiffy))
 	return fromJiffies(j)
 }
