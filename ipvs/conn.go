@@ -28,53 +28,49 @@ const (
 
 // Conn is a connection-table entry: a connection, or a persistence template
 // when ConnTemplate is set. Fields that change on the packet path are
-// guarded by mu; the timer deadline is atomic so that refreshing it takes
+// guarded by mu; the timer's deadline is atomic so that refreshing it takes
 // no table lock.
+//
+// The layout keeps an entry at 144 bytes (a Go size class) and puts what a
+// lookup compares in its first 48 bytes.
 type Conn struct {
-	mu sync.Mutex
-
-	af       Family
-	daf      Family
-	protocol uint8
-	state    uint8
 	// kind holds the flags fixed at creation (method, template, one-packet,
-	// no-cport); lookups read it without the lock.
-	kind   uint32
-	flags  uint32
-	cport  uint16
-	vport  uint16
-	dport  uint16
-	caddr  addr16
-	vaddr  addr16
-	daddr  addr16
-	fwmark uint32
+	// no-cport) and connUnlinked; lookups read it without the entry's lock.
+	kind     atomic.Uint32
+	af       Family
+	protocol uint8
+	cport    uint16
+	vport    uint16
+	dport    uint16
+	daf      Family
+	state    uint8
+	caddr    addr16
+	vaddr    addr16
+	daddr    addr16
 
-	dest     *Dest
-	control  *Conn
+	mu       sync.Mutex
+	flags    uint32
 	nControl atomic.Int32
 	inPkts   atomic.Uint32
+	seq      uint32 // creation order (wraps after 2^32 entries)
 
 	// timeout is the current timeout (set by the state machine).
 	timeout time.Duration
-	// expires is the timer's deadline (Time); 0 while the timer is stopped.
-	expires atomic.Int64
+	dest    *Dest
+	control *Conn
 
-	// owned by the table
-	seq      uint64
-	hashIn   uint64
-	hashOut  uint64
-	nextIn   *Conn
-	nextOut  *Conn
-	heapIdx  atomic.Int32
-	heapKey  atomic.Int64
-	fireAt   atomic.Int64
-	expiresJ atomic.Uint64 // deadline in jiffies
-	level    atomic.Int32
-	armSeq   atomic.Uint64
-	unlinked atomic.Bool
-
-	pe *peData
+	// Timer (see timer.go): the deadline in jiffies (0 while stopped), the
+	// wheel bucket the entry waits in and its neighbours there.
+	expJ         atomic.Uint64
+	tb           atomic.Pointer[bucket]
+	tnext, tprev *Conn
 }
+
+// Private kind bits, above the kernel's flags.
+const (
+	connUnlinked uint32 = 1 << 30 // left the table: timer fired or deleted
+	connHasPE    uint32 = 1 << 31 // persistence-engine data in table.pe
+)
 
 type peData struct {
 	name string
@@ -83,13 +79,19 @@ type peData struct {
 
 // Expired reports whether the entry has left the table (its timer fired,
 // or it was deleted). Safe for concurrent use.
-func (c *Conn) Expired() bool { return c.unlinked.Load() }
+func (c *Conn) Expired() bool { return c.kind.Load()&connUnlinked != 0 }
 
 // Expires returns the entry's deadline (0 once its timer is stopped).
-func (c *Conn) Expires() Time { return Time(c.expires.Load()) }
+func (c *Conn) Expires() Time {
+	j := c.expJ.Load()
+	if j == 0 {
+		return 0
+	}
+	return fromJiffies(j)
+}
 
 // Template reports whether c is a persistence template.
-func (c *Conn) Template() bool { return c.kind&ConnTemplate != 0 }
+func (c *Conn) Template() bool { return c.kind.Load()&ConnTemplate != 0 }
 
 // Dest returns the real server the entry is bound to.
 func (c *Conn) Dest() *Dest { return c.dest }
@@ -145,7 +147,7 @@ func (c *Conn) stateNameLocked() string {
 func (c *Conn) info(now Time) ConnInfo {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	exp := time.Duration(Time(c.expires.Load()) - now)
+	exp := time.Duration(c.Expires() - now)
 	if exp < 0 {
 		exp = 0
 	}
@@ -160,10 +162,7 @@ func (c *Conn) info(now Time) ConnInfo {
 		Template: c.flags&ConnTemplate != 0,
 		Flags:    c.flags,
 		InPkts:   c.inPkts.Load(),
-		Seq:      c.seq,
-	}
-	if c.pe != nil {
-		ci.PEName, ci.PEData = c.pe.name, c.pe.data
+		Seq:      uint64(c.seq),
 	}
 	return ci
 }

@@ -717,7 +717,13 @@ func (d *Director) TotalStats() StatsInfo {
 // Conns returns a snapshot of the connection table, in creation order.
 func (d *Director) Conns(now Time) []ConnInfo {
 	var out []ConnInfo
-	d.tab.forEach(func(c *Conn) { out = append(out, c.info(now)) })
+	d.tab.forEach(func(c *Conn) {
+		ci := c.info(now)
+		if pe := d.tab.peOf(c); pe != nil {
+			ci.PEName, ci.PEData = pe.name, pe.data
+		}
+		out = append(out, ci)
+	})
 	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
 	return out
 }

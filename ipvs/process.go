@@ -237,7 +237,7 @@ func (d *Director) leave(s *Service, p *Packet, now Time, why Reason, ex *Explan
 			flags |= ConnOnePacket
 		}
 		c := d.newConn(packetFamily(p), p.Protocol, pack(p.Src), p.SrcPort, pack(p.Dst), p.DstPort,
-			packetFamily(p), addr16{}, 0, connParams{flags: flags, mark: p.Mark})
+			packetFamily(p), addr16{}, 0, connParams{flags: flags})
 		if c == nil {
 			return nil, Result{Verdict: VerdictDrop, Reason: ReasonTableFull}
 		}
@@ -287,7 +287,7 @@ func (d *Director) schedule(s *Service, p *Packet, now Time, ex *Explanation) (*
 		return nil, 0, ReasonScheduled
 	}
 	c := d.newConn(packetFamily(p), p.Protocol, pack(p.Src), p.SrcPort, pack(p.Dst), p.DstPort,
-		dest.af, dest.addr, dport, connParams{flags: onePacketFlag(s, p), dest: dest, mark: p.Mark})
+		dest.af, dest.addr, dport, connParams{flags: onePacketFlag(s, p), dest: dest})
 	if c == nil {
 		return nil, -1, ReasonTableFull
 	}
@@ -414,7 +414,7 @@ func (d *Director) checkTemplate(ct *Conn, ex *Explanation) Reason {
 	// Under the template's lock, so that packets invalidating it at the
 	// same time re-key it once (ip_vs_conn_unhash fails for the others).
 	ct.mu.Lock()
-	if ct.vport != 0xffff && !ct.unlinked.Load() {
+	if ct.vport != 0xffff && !ct.Expired() {
 		d.tab.unhash(ct)
 		ct.dport = 0xffff
 		ct.vport = 0xffff
@@ -467,7 +467,7 @@ func (d *Director) schedPersist(s *Service, p *Packet, now Time, ex *Explanation
 				tt = time.Nanosecond
 			}
 			ct = d.newConn(k.af, k.protocol, k.snet, 0, k.vaddr, k.vport, dest.af, dest.addr, tdport,
-				connParams{flags: ConnTemplate, dest: dest, mark: p.Mark, pe: k.pe, timeout: tt})
+				connParams{flags: ConnTemplate, dest: dest, pe: k.pe, timeout: tt})
 			if ct == nil {
 				return nil, -1, ReasonTableFull
 			}
@@ -487,7 +487,7 @@ func (d *Director) schedPersist(s *Service, p *Packet, now Time, ex *Explanation
 		return nil, 0, tplReason
 	}
 	c := d.newConn(af, p.Protocol, pack(p.Src), p.SrcPort, pack(p.Dst), p.DstPort, dest.af, dest.addr, dport,
-		connParams{flags: onePacketFlag(s, p), dest: dest, mark: p.Mark, control: ct})
+		connParams{flags: onePacketFlag(s, p), dest: dest, control: ct})
 	if c == nil {
 		d.put(ct, now, false)
 		return nil, -1, ReasonTableFull
@@ -502,7 +502,6 @@ func (d *Director) schedPersist(s *Service, p *Packet, now Time, ex *Explanation
 type connParams struct {
 	flags   uint32
 	dest    *Dest
-	mark    uint32
 	pe      *peData
 	timeout time.Duration
 	control *Conn
@@ -519,11 +518,10 @@ func (d *Director) newConn(af Family, proto uint8, caddr addr16, cport uint16, v
 		return nil
 	}
 	c := &Conn{af: af, daf: daf, protocol: proto, caddr: caddr, cport: cport, vaddr: vaddr, vport: vport,
-		daddr: daddr, dport: dport, flags: cp.flags, fwmark: cp.mark, timeout: newConnTimeout, pe: cp.pe}
+		daddr: daddr, dport: dport, flags: cp.flags, timeout: newConnTimeout}
 	if cp.timeout != 0 {
 		c.timeout = cp.timeout
 	}
-	c.heapIdx.Store(-1)
 	if dest := cp.dest; dest != nil {
 		cf := uint32(dest.method) | ConnInactive
 		if dest.method != FwdMasq {
@@ -543,15 +541,20 @@ func (d *Director) newConn(af Family, proto uint8, caddr addr16, cport uint16, v
 			dest.persistConns.Add(1)
 		}
 	}
-	c.kind = c.flags & (ConnFwdMask | ConnTemplate | ConnOnePacket | ConnNoCport | ConnSync)
+	kind := c.flags & (ConnFwdMask | ConnTemplate | ConnOnePacket | ConnNoCport | ConnSync)
+	if cp.pe != nil {
+		kind |= connHasPE
+		d.tab.setPE(c, cp.pe)
+	}
+	c.kind.Store(kind)
 	if ct := cp.control; ct != nil {
 		c.control = ct
 		ct.nControl.Add(1)
 	}
-	if c.kind&ConnOnePacket == 0 {
+	if kind&ConnOnePacket == 0 {
 		d.tab.insert(c)
 	} else {
-		c.seq = d.tab.seq.Add(1)
+		c.seq = uint32(d.tab.seq.Add(1))
 	}
 	return c
 }
@@ -613,7 +616,7 @@ func (d *Director) outStats(c *Conn, n int) {
 // freed now; every other entry's timer restarts at now+timeout. countPkt
 // counts the packet in in_pkts (the template's for one-packet connections).
 func (d *Director) put(c *Conn, now Time, countPkt bool) {
-	if c.kind&ConnOnePacket != 0 {
+	if c.kind.Load()&ConnOnePacket != 0 {
 		if countPkt && c.control != nil {
 			c.control.inPkts.Add(1)
 		}
@@ -632,7 +635,7 @@ func (d *Director) put(c *Conn, now Time, countPkt bool) {
 // expireNow mirrors ip_vs_conn_expire_now: a pending timer is moved to the
 // current jiffy, so it fires at the next tick.
 func (d *Director) expireNow(c *Conn, now Time) {
-	if c.heapIdx.Load() >= 0 && Time(c.expires.Load()) > now {
+	if d.tab.timerPending(c) && c.Expires() > now {
 		d.tab.timerSet(c, now, 0)
 	}
 }
@@ -658,7 +661,7 @@ func (d *Director) setState(c *Conn, dir Direction, p *Packet) {
 // assure mirrors ip_vs.h: ip_vs_control_assure_ct.
 func assure(c *Conn) {
 	ct := c.control
-	if ct == nil || ct.kind&ConnTemplate == 0 {
+	if ct == nil || ct.kind.Load()&ConnTemplate == 0 {
 		return
 	}
 	ct.mu.Lock()
@@ -776,10 +779,9 @@ func (d *Director) Advance(now Time) {
 		}
 		for i, c := range d.batch {
 			d.batch[i] = nil
-			if c.heapIdx.Load() != -2 {
+			if !d.tab.takeFiring(c) {
 				continue // deleted or re-armed by an earlier timer of the batch
 			}
-			c.heapIdx.Store(-1)
 			d.expire(c, at)
 		}
 	}
@@ -827,18 +829,20 @@ func (d *Director) expire(c *Conn, at Time) {
 // freeConn unlinks c, detaches it from its controller and unbinds it
 // (the body of ip_vs_conn_expire).
 func (d *Director) freeConn(c *Conn, at Time) {
-	if !c.unlinked.CompareAndSwap(false, true) {
+	kind := c.kind.Or(connUnlinked)
+	if kind&connUnlinked != 0 {
 		return
 	}
-	if c.kind&ConnOnePacket == 0 {
+	if kind&ConnOnePacket == 0 {
 		d.tab.unhash(c)
 		d.tab.count.Add(-1)
 	}
+	d.tab.dropPE(c)
 	if ct := c.control; ct != nil {
 		hasRef := c.timeout == 0
 		c.control = nil
 		n := ct.nControl.Add(-1)
-		if hasRef && n == 0 && (ct.kind&ConnTemplate == 0 || ct.state&tplAssured == 0) {
+		if hasRef && n == 0 && (ct.kind.Load()&ConnTemplate == 0 || ct.state&tplAssured == 0) {
 			d.connDel(ct, at)
 		}
 	}
@@ -864,7 +868,7 @@ func (d *Director) expireNodestConns() {
 	d.tab.forEach(func(c *Conn) { all = append(all, c) })
 	sort.Slice(all, func(i, j int) bool { return all[i].seq < all[j].seq })
 	for _, c := range all {
-		if c.unlinked.Load() || c.dest == nil || c.dest.Available() || c.nControl.Load() > 0 {
+		if c.Expired() || c.dest == nil || c.dest.Available() || c.nControl.Load() > 0 {
 			continue
 		}
 		cc := c.control

@@ -14,91 +14,98 @@ const (
 	cacheLine = 64
 )
 
+// shard is one lock's part of the table. As in the kernel
+// (ip_vs_conn_hashkey_param), an entry is hashed once, by its client-side
+// address and port: replies carry the same pair as their destination, so
+// both directions look up the same slots.
 type shard struct {
-	mu  sync.RWMutex
-	in  chains // by hashIn: newest first, as hlist_add_head
-	out chains // by hashOut
-	_   [cacheLine - 8]byte
+	mu sync.RWMutex
+	ix index
+	_  [cacheLine - 8]byte
 }
 
-// chains is one shard's part of a hash table: bucket heads, each a chain
-// through the entries' next pointers. It doubles when it holds more than
-// two entries a bucket, keeping the order of every chain.
-type chains struct {
-	heads []*Conn
+// index is one shard's part of the hash table: open addressing with
+// linear probing over links that carry the entry's hash, so that a lookup
+// reads entries of other keys only from the slot array (a cache line holds
+// four slots) and loads just the entry it finds. Entries of one key are
+// told apart by age: the newest wins, as the kernel's lookups find the
+// newest first (hlist_add_head).
+type index struct {
+	slots []link
 	n     int
 }
 
-const initialBuckets = 64
-
-func (ch *chains) bucket(h uint64) int { return int((h / tableShards) & uint64(len(ch.heads)-1)) }
-
-func nextOf(c *Conn, out bool) **Conn {
-	if out {
-		return &c.nextOut
-	}
-	return &c.nextIn
+// link points to an entry, with the entry's hash.
+type link struct {
+	c *Conn
+	h uint64
 }
 
-func hashOf(c *Conn, out bool) uint64 {
-	if out {
-		return c.hashOut
+const initialSlots = 64
+
+func (ix *index) home(h uint64) int { return int((h / tableShards) & uint64(len(ix.slots)-1)) }
+
+// newer reports whether a was created after b (seq is a wrapping counter).
+func newer(a, b *Conn) bool { return int32(a.seq-b.seq) > 0 }
+
+func (ix *index) add(c *Conn, h uint64) {
+	if len(ix.slots) == 0 {
+		ix.slots = make([]link, initialSlots)
+	} else if 4*(ix.n+1) > 3*len(ix.slots) {
+		ix.grow()
 	}
-	return c.hashIn
+	ix.put(link{c, h})
+	ix.n++
 }
 
-func (ch *chains) first(h uint64) *Conn {
-	if len(ch.heads) == 0 {
-		return nil
+func (ix *index) put(l link) {
+	mask := len(ix.slots) - 1
+	i := ix.home(l.h)
+	for ix.slots[i].c != nil {
+		i = (i + 1) & mask
 	}
-	return ch.heads[ch.bucket(h)]
+	ix.slots[i] = l
 }
 
-func (ch *chains) add(c *Conn, out bool) {
-	if len(ch.heads) == 0 {
-		ch.heads = make([]*Conn, initialBuckets)
-	} else if ch.n >= 2*len(ch.heads) {
-		ch.grow(out)
-	}
-	b := ch.bucket(hashOf(c, out))
-	*nextOf(c, out) = ch.heads[b]
-	ch.heads[b] = c
-	ch.n++
-}
-
-func (ch *chains) grow(out bool) {
-	old := ch.heads
-	ch.heads = make([]*Conn, 2*len(old))
-	var chain []*Conn
-	for _, c := range old {
-		chain = chain[:0]
-		for ; c != nil; c = *nextOf(c, out) {
-			chain = append(chain, c)
-		}
-		// Oldest first, so that each new chain keeps newest first.
-		for i := len(chain) - 1; i >= 0; i-- {
-			x := chain[i]
-			b := ch.bucket(hashOf(x, out))
-			*nextOf(x, out) = ch.heads[b]
-			ch.heads[b] = x
+func (ix *index) grow() {
+	old := ix.slots
+	ix.slots = make([]link, 2*len(old))
+	for _, l := range old {
+		if l.c != nil {
+			ix.put(l)
 		}
 	}
 }
 
-func (ch *chains) remove(c *Conn, out bool) {
-	if len(ch.heads) == 0 {
+// remove deletes c's slot and shifts the rest of its cluster back, so
+// that no probe sequence is broken (no tombstones).
+func (ix *index) remove(c *Conn, h uint64) {
+	if len(ix.slots) == 0 {
 		return
 	}
-	p := &ch.heads[ch.bucket(hashOf(c, out))]
-	for *p != nil {
-		if *p == c {
-			*p = *nextOf(c, out)
-			*nextOf(c, out) = nil
-			ch.n--
+	mask := len(ix.slots) - 1
+	i := ix.home(h)
+	for ix.slots[i].c != c {
+		if ix.slots[i].c == nil {
 			return
 		}
-		p = nextOf(*p, out)
+		i = (i + 1) & mask
 	}
+	for j := i; ; {
+		j = (j + 1) & mask
+		l := ix.slots[j]
+		if l.c == nil {
+			break
+		}
+		// The entry at j may fill the hole at i unless its home lies
+		// cyclically in (i, j].
+		if k := ix.home(l.h); (i <= j && (k <= i || k > j)) || (i > j && k <= i && k > j) {
+			ix.slots[i] = l
+			i = j
+		}
+	}
+	ix.slots[i] = link{}
+	ix.n--
 }
 
 // table is the connection table: entries indexed in both directions in
@@ -110,6 +117,11 @@ type table struct {
 	seq    atomic.Uint64
 
 	refused atomic.Uint64
+
+	// pe holds the persistence-engine data of the entries marked
+	// connHasPE (templates of SIP services): rare, so kept out of Conn.
+	peMu sync.Mutex
+	pe   map[*Conn]*peData
 
 	wheel
 }
@@ -125,117 +137,148 @@ func mix(h, v uint64) uint64 {
 	return h ^ h>>29
 }
 
-func (t *table) hashTuple(af Family, proto uint8, a addr16, aport uint16, b addr16, bport uint16) uint64 {
-	h := mix(t.seed, uint64(af)<<24|uint64(proto)<<16|uint64(aport))
-	h = mix(h, binary.LittleEndian.Uint64(a[:8]))
-	h = mix(h, binary.LittleEndian.Uint64(a[8:]))
-	h = mix(h, uint64(bport))
-	h = mix(h, binary.LittleEndian.Uint64(b[:8]))
-	h = mix(h, binary.LittleEndian.Uint64(b[8:]))
-	return h
+// hashKey mirrors ip_vs_conn_hashkey: family, protocol, client address
+// and port (the masked address and port 0 for templates).
+func (t *table) hashKey(af Family, proto uint8, caddr addr16, cport uint16) uint64 {
+	h := mix(t.seed, uint64(af)<<24|uint64(proto)<<16|uint64(cport))
+	h = mix(h, binary.LittleEndian.Uint64(caddr[:8]))
+	return mix(h, binary.LittleEndian.Uint64(caddr[8:]))
 }
 
-// inKey is the hash of the client-side tuple; templates hash the same way
-// with cport 0 and the (masked) client address.
-func (t *table) inKey(c *Conn) uint64 {
-	return t.hashTuple(c.af, c.protocol, c.caddr, c.cport, c.vaddr, c.vport)
-}
-
-// outKey hashes what a reply from the real server carries: for NAT the
-// real server's address; for other methods the virtual address.
-func (t *table) outKey(c *Conn) uint64 {
-	if FwdMethod(c.kind&ConnFwdMask) == FwdMasq {
-		return t.hashTuple(c.daf, c.protocol, c.daddr, c.dport, c.caddr, c.cport)
-	}
-	return t.hashTuple(c.af, c.protocol, c.vaddr, c.vport, c.caddr, c.cport)
-}
+func (t *table) key(c *Conn) uint64 { return t.hashKey(c.af, c.protocol, c.caddr, c.cport) }
 
 // insert hashes c (ip_vs_conn_hash: at the head of its chain).
 func (t *table) insert(c *Conn) {
-	c.seq = t.seq.Add(1)
+	c.seq = uint32(t.seq.Add(1))
 	t.hash(c)
 	t.count.Add(1)
 }
 
 func (t *table) hash(c *Conn) {
-	c.hashIn = t.inKey(c)
-	s := &t.shards[c.hashIn%tableShards]
+	h := t.key(c)
+	s := &t.shards[h%tableShards]
 	s.mu.Lock()
-	s.in.add(c, false)
+	s.ix.add(c, h)
 	s.mu.Unlock()
-	if c.kind&ConnTemplate == 0 {
-		c.hashOut = t.outKey(c)
-		s = &t.shards[c.hashOut%tableShards]
-		s.mu.Lock()
-		s.out.add(c, true)
-		s.mu.Unlock()
-	}
 }
 
 func (t *table) unhash(c *Conn) {
-	s := &t.shards[c.hashIn%tableShards]
+	h := t.key(c)
+	s := &t.shards[h%tableShards]
 	s.mu.Lock()
-	s.in.remove(c, false)
+	s.ix.remove(c, h)
 	s.mu.Unlock()
-	if c.kind&ConnTemplate == 0 {
-		s = &t.shards[c.hashOut%tableShards]
-		s.mu.Lock()
-		s.out.remove(c, true)
-		s.mu.Unlock()
+}
+
+func (t *table) setPE(c *Conn, pe *peData) {
+	t.peMu.Lock()
+	if t.pe == nil {
+		t.pe = make(map[*Conn]*peData)
+	}
+	t.pe[c] = pe
+	t.peMu.Unlock()
+}
+
+// peOf returns c's persistence-engine data, nil when it has none.
+func (t *table) peOf(c *Conn) *peData {
+	if c.kind.Load()&connHasPE == 0 {
+		return nil
+	}
+	t.peMu.Lock()
+	defer t.peMu.Unlock()
+	return t.pe[c]
+}
+
+func (t *table) dropPE(c *Conn) {
+	if c.kind.Load()&connHasPE != 0 {
+		t.peMu.Lock()
+		delete(t.pe, c)
+		t.peMu.Unlock()
 	}
 }
 
 // lookupIn finds a connection (not a template) by its client-side tuple
 // (ip_vs_conn.c: __ip_vs_conn_in_get).
 func (t *table) lookupIn(af Family, proto uint8, caddr addr16, cport uint16, vaddr addr16, vport uint16) *Conn {
-	h := t.hashTuple(af, proto, caddr, cport, vaddr, vport)
+	h := t.hashKey(af, proto, caddr, cport)
 	s := &t.shards[h%tableShards]
 	s.mu.RLock()
-	for c := s.in.first(h); c != nil; c = c.nextIn {
-		if c.hashIn == h && c.af == af && c.protocol == proto && c.cport == cport && c.vport == vport &&
-			c.caddr == caddr && c.vaddr == vaddr && c.kind&(ConnTemplate|ConnNoCport) == 0 {
-			s.mu.RUnlock()
-			return c
+	var found *Conn
+	if ix := &s.ix; len(ix.slots) > 0 {
+		mask := len(ix.slots) - 1
+		for i := ix.home(h); ix.slots[i].c != nil; i = (i + 1) & mask {
+			l := ix.slots[i]
+			if l.h != h {
+				continue
+			}
+			c := l.c
+			if c.cport == cport && c.vport == vport && c.af == af && c.protocol == proto &&
+				c.caddr == caddr && c.vaddr == vaddr && c.kind.Load()&(ConnTemplate|ConnNoCport) == 0 &&
+				(found == nil || newer(c, found)) {
+				found = c
+			}
 		}
 	}
 	s.mu.RUnlock()
-	return nil
+	return found
 }
 
 // lookupOut finds a connection by a reply's tuple (ip_vs_conn.c:
 // ip_vs_conn_out_get): src is the real server (NAT) or virtual address.
 func (t *table) lookupOut(af Family, proto uint8, src addr16, sport uint16, dst addr16, dport uint16) *Conn {
-	h := t.hashTuple(af, proto, src, sport, dst, dport)
+	h := t.hashKey(af, proto, dst, dport)
 	s := &t.shards[h%tableShards]
 	s.mu.RLock()
-	for c := s.out.first(h); c != nil; c = c.nextOut {
-		if c.hashOut != h || c.protocol != proto || c.cport != dport || c.caddr != dst {
-			continue
-		}
-		if FwdMethod(c.kind&ConnFwdMask) == FwdMasq {
-			if c.daf == af && c.daddr == src && c.dport == sport {
-				s.mu.RUnlock()
-				return c
+	var found *Conn
+	if ix := &s.ix; len(ix.slots) > 0 {
+		mask := len(ix.slots) - 1
+		for i := ix.home(h); ix.slots[i].c != nil; i = (i + 1) & mask {
+			l := ix.slots[i]
+			if l.h != h {
+				continue
 			}
-		} else if c.af == af && c.vaddr == src && c.vport == sport {
-			s.mu.RUnlock()
-			return c
+			c := l.c
+			kind := c.kind.Load()
+			if c.cport != dport || c.protocol != proto || c.caddr != dst || kind&ConnTemplate != 0 {
+				continue
+			}
+			var match bool
+			if FwdMethod(kind&ConnFwdMask) == FwdMasq {
+				match = c.daf == af && c.daddr == src && c.dport == sport
+			} else {
+				match = c.af == af && c.vaddr == src && c.vport == sport
+			}
+			if match && (found == nil || newer(c, found)) {
+				found = c
+			}
 		}
 	}
 	s.mu.RUnlock()
-	return nil
+	return found
 }
 
 // lookupTemplate finds a template (ip_vs_conn.c: ip_vs_ct_in_get). vaddr
 // holds the mark for fwmark templates (protocol ProtoIP).
 func (t *table) lookupTemplate(af Family, proto uint8, snet addr16, vaddr addr16, vport uint16, pe *peData) *Conn {
-	h := t.hashTuple(af, proto, snet, 0, vaddr, vport)
+	h := t.hashKey(af, proto, snet, 0)
 	s := &t.shards[h%tableShards]
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for c := s.in.first(h); c != nil; c = c.nextIn {
-		if c.hashIn != h || c.kind&ConnTemplate == 0 || c.af != af || c.protocol != proto || c.cport != 0 ||
-			c.vport != vport || c.caddr != snet {
+	ix := &s.ix
+	if len(ix.slots) == 0 {
+		return nil
+	}
+	var found *Conn
+	mask := len(ix.slots) - 1
+	for i := ix.home(h); ix.slots[i].c != nil; i = (i + 1) & mask {
+		l := ix.slots[i]
+		if l.h != h {
+			continue
+		}
+		c := l.c
+		kind := c.kind.Load()
+		if kind&ConnTemplate == 0 || c.cport != 0 || c.vport != vport || c.af != af || c.protocol != proto ||
+			c.caddr != snet {
 			continue
 		}
 		if proto == ProtoIP {
@@ -246,15 +289,18 @@ func (t *table) lookupTemplate(af Family, proto uint8, snet addr16, vaddr addr16
 			continue
 		}
 		if pe != nil {
-			if c.pe == nil || c.pe.name != pe.name || c.pe.data != pe.data {
+			cpe := t.peOf(c)
+			if cpe == nil || cpe.name != pe.name || cpe.data != pe.data {
 				continue
 			}
-		} else if c.pe != nil {
+		} else if kind&connHasPE != 0 {
 			continue
 		}
-		return c
+		if found == nil || newer(c, found) {
+			found = c
+		}
 	}
-	return nil
+	return found
 }
 
 // forEach calls f for every hashed entry. f runs without table locks held
@@ -264,9 +310,9 @@ func (t *table) forEach(f func(c *Conn)) {
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.mu.RLock()
-		for _, c := range s.in.heads {
-			for ; c != nil; c = c.nextIn {
-				all = append(all, c)
+		for _, l := range s.ix.slots {
+			if l.c != nil {
+				all = append(all, l.c)
 			}
 		}
 		s.mu.RUnlock()

@@ -1,15 +1,13 @@
 package ipvs
 
 import (
-	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
 // The kernel arms one timer per connection on its timer wheel
 // (kernel/time/timer.c). Two properties of the wheel are visible in IPVS's
-// behaviour and are modelled here, with one heap of deadlines:
+// behaviour and are modelled here, with the wheel's buckets as lists:
 //
 //   - A timer fires at the end of its bucket, not at its deadline: the
 //     deadline is rounded up to the granularity of the wheel level chosen
@@ -60,73 +58,104 @@ func bucketExpiry(clk, expires uint64) (uint64, int) {
 	return ((expires >> shift) + 1) << shift, lvl
 }
 
-// wheel is the set of armed timers.
+// A bucket holds the timers that fire at jiffy fireJ on wheel level lvl,
+// newest armed first (enqueue_timer adds at the head of the slot's list).
+// fireJ and lvl never change, so a timer's bucket can be compared without
+// the wheel's lock; an emptied bucket stays queued until it is due.
+type bucket struct {
+	fireJ uint64
+	lvl   int
+	head  *Conn
+	idx   int // position in wheel.due
+}
+
+func bucketKey(fireJ uint64, lvl int) uint64 { return fireJ<<4 | uint64(lvl) }
+
+// wheel is the set of armed timers: one list per (firing jiffy, level)
+// bucket, and the buckets in firing order. Arming, moving and deleting a
+// timer are O(1); only a new bucket costs O(log buckets), and there are
+// few buckets (a wheel has 64 slots per level).
 type wheel struct {
-	tmu    sync.Mutex
-	heap   []heapEnt
-	armSeq atomic.Uint64
+	tmu     sync.Mutex
+	buckets map[uint64]*bucket
+	due     []*bucket // heap: earliest fireJ first, then higher level
+	// firing marks the entries of the batch being fired: until processed
+	// they count as pending for timerDel.
+	firing bucket
 }
 
-// heapEnt keeps the key beside the pointer so that sifting compares
-// without loading the entries.
-type heapEnt struct {
-	key int64
-	c   *Conn
-}
-
-// Timer fields of a Conn (guarded as noted):
-//
-//	expires  deadline (Time), atomic, 0 when stopped
-//	fireAt   when the wheel fires it (Time), atomic
-//	level    wheel level, for the firing order
-//	armSeq   arming order: newer fires first within a bucket
-//	heapKey  the heap's key, at or before fireAt (lazy), atomic
-//	heapIdx  position in the heap; -1 stopped; -2 firing batch
+// Timer fields of a Conn: expJ, the deadline in jiffies (0 once stopped;
+// atomic); tb, its bucket (nil when stopped, &firing in a batch; written
+// under tmu, read atomically for the shortcuts); tnext and tprev, its
+// neighbours in the bucket (under tmu).
 
 // timerSet (re)starts c's timer at now+d: mod_timer.
 func (t *table) timerSet(c *Conn, now Time, d time.Duration) {
-	exp := now.Add(d)
 	clk := toJiffies(now)
 	expJ := clk + uint64(d/Jiffy)
-	idx := c.heapIdx.Load()
+	b := c.tb.Load()
+	pending := b != nil && b != &t.firing
 	// __mod_timer: a pending timer re-armed for the same jiffy is left
 	// alone, in its bucket.
-	if idx >= 0 && c.expiresJ.Load() == expJ {
+	if pending && c.expJ.Load() == expJ {
 		return
 	}
 	fireJ, lvl := bucketExpiry(clk, expJ)
-	fire := fromJiffies(fireJ)
-	c.expiresJ.Store(expJ)
-	if idx >= 0 && Time(c.fireAt.Load()) == fire && c.level.Load() == int32(lvl) {
+	if pending && b.fireJ == fireJ && b.lvl == lvl {
 		// Same bucket (same level and slot): only the expiry changes and
 		// the timer keeps its place in the bucket.
-		c.expires.Store(int64(exp))
+		c.expJ.Store(expJ)
 		return
 	}
-	c.expires.Store(int64(exp))
-	c.fireAt.Store(int64(fire))
-	c.level.Store(int32(lvl))
-	c.armSeq.Store(t.wheel.armSeq.Add(1))
-	if idx >= 0 && int64(fire) >= c.heapKey.Load() {
-		return // the heap entry is early; popDue re-queues it
-	}
 	t.tmu.Lock()
-	switch i := c.heapIdx.Load(); {
-	case i < 0:
-		t.push(c, fire)
-	case int64(fire) < c.heapKey.Load():
-		c.heapKey.Store(int64(fire))
-		t.heap[i].key = int64(fire)
-		t.up(int(i))
+	if b = c.tb.Load(); b != nil && b != &t.firing {
+		if b.fireJ == fireJ && b.lvl == lvl {
+			c.expJ.Store(expJ)
+			t.tmu.Unlock()
+			return
+		}
+		t.unlink(c, b)
 	}
+	t.link(c, t.bucketFor(fireJ, lvl))
+	c.expJ.Store(expJ)
 	t.tmu.Unlock()
 }
 
-func (t *table) push(c *Conn, at Time) {
-	c.heapKey.Store(int64(at))
-	c.heapIdx.Store(int32(len(t.heap)))
-	t.heap = append(t.heap, heapEnt{int64(at), c})
-	t.up(len(t.heap) - 1)
+func (t *table) bucketFor(fireJ uint64, lvl int) *bucket {
+	k := bucketKey(fireJ, lvl)
+	if b := t.buckets[k]; b != nil {
+		return b
+	}
+	if t.buckets == nil {
+		t.buckets = make(map[uint64]*bucket)
+	}
+	b := &bucket{fireJ: fireJ, lvl: lvl, idx: len(t.due)}
+	t.buckets[k] = b
+	t.due = append(t.due, b)
+	t.up(b.idx)
+	return b
+}
+
+func (t *table) link(c *Conn, b *bucket) {
+	c.tprev = nil
+	c.tnext = b.head
+	if b.head != nil {
+		b.head.tprev = c
+	}
+	b.head = c
+	c.tb.Store(b)
+}
+
+func (t *table) unlink(c *Conn, b *bucket) {
+	if c.tprev != nil {
+		c.tprev.tnext = c.tnext
+	} else {
+		b.head = c.tnext
+	}
+	if c.tnext != nil {
+		c.tnext.tprev = c.tprev
+	}
+	c.tnext, c.tprev = nil, nil
 }
 
 // timerDel stops c's timer and reports whether it was pending (del_timer).
@@ -134,31 +163,50 @@ func (t *table) push(c *Conn, at Time) {
 func (t *table) timerDel(c *Conn) bool {
 	t.tmu.Lock()
 	defer t.tmu.Unlock()
-	i := c.heapIdx.Load()
-	switch {
-	case i == -2:
-		c.heapIdx.Store(-1)
-	case i < 0:
+	b := c.tb.Load()
+	if b == nil {
 		return false
-	default:
-		t.removeAt(int(i))
 	}
-	c.expires.Store(0)
+	if b != &t.firing {
+		t.unlink(c, b)
+	}
+	c.tb.Store(nil)
+	c.expJ.Store(0)
+	return true
+}
+
+// timerPending reports whether c's timer is queued (not stopped, not in
+// the batch being fired).
+func (t *table) timerPending(c *Conn) bool {
+	b := c.tb.Load()
+	return b != nil && b != &t.firing
+}
+
+// takeFiring reports whether c, an entry of the batch being fired, is still
+// to fire (it was neither deleted nor re-armed meanwhile), and marks its
+// timer stopped.
+func (t *table) takeFiring(c *Conn) bool {
+	t.tmu.Lock()
+	defer t.tmu.Unlock()
+	if c.tb.Load() != &t.firing {
+		return false
+	}
+	c.tb.Store(nil)
 	return true
 }
 
 func (t *table) less(i, j int) bool {
-	a, b := &t.heap[i], &t.heap[j]
-	if a.key != b.key {
-		return a.key < b.key
+	a, b := t.due[i], t.due[j]
+	if a.fireJ != b.fireJ {
+		return a.fireJ < b.fireJ
 	}
-	return a.c.seq < b.c.seq
+	return a.lvl > b.lvl
 }
 
 func (t *table) swap(i, j int) {
-	t.heap[i], t.heap[j] = t.heap[j], t.heap[i]
-	t.heap[i].c.heapIdx.Store(int32(i))
-	t.heap[j].c.heapIdx.Store(int32(j))
+	t.due[i], t.due[j] = t.due[j], t.due[i]
+	t.due[i].idx = i
+	t.due[j].idx = j
 }
 
 func (t *table) up(i int) {
@@ -173,7 +221,7 @@ func (t *table) up(i int) {
 }
 
 func (t *table) down(i int) {
-	n := len(t.heap)
+	n := len(t.due)
 	for {
 		l := 2*i + 1
 		if l >= n {
@@ -191,55 +239,47 @@ func (t *table) down(i int) {
 	}
 }
 
-func (t *table) removeAt(i int) {
-	n := len(t.heap) - 1
-	c := t.heap[i].c
-	if i != n {
-		t.swap(i, n)
-	}
-	t.heap[n] = heapEnt{}
-	t.heap = t.heap[:n]
-	if i != n {
-		t.down(i)
-		t.up(i)
-	}
-	c.heapIdx.Store(-1)
+func (t *table) popBucket() *bucket {
+	b := t.due[0]
+	n := len(t.due) - 1
+	t.swap(0, n)
+	t.due[n] = nil
+	t.due = t.due[:n]
+	t.down(0)
+	delete(t.buckets, bucketKey(b.fireJ, b.lvl))
+	return b
 }
 
-// popDue removes every timer that fires at the earliest firing time at or
-// before now and returns them in the kernel's firing order (higher level
-// first, newest armed first), with that time. The entries are marked as
-// a firing batch: until processed they stay pending for timerDel.
+// popDue removes every timer that fires at the earliest firing jiffy at or
+// before now and returns them in the kernel's firing order (__run_timers:
+// higher level first; expire_timers: newest armed first), with that time.
+// The entries are marked as a firing batch: until processed they stay
+// pending for timerDel.
 func (t *table) popDue(now Time, batch []*Conn) ([]*Conn, Time) {
 	t.tmu.Lock()
 	defer t.tmu.Unlock()
 	batch = batch[:0]
-	var at Time
-	for len(t.heap) > 0 {
-		c := t.heap[0].c
-		key := Time(t.heap[0].key)
-		if key > now || (len(batch) > 0 && key > at) {
+	clk := toJiffies(now)
+	var at uint64
+	for len(t.due) > 0 {
+		b := t.due[0]
+		if b.fireJ > clk || (len(batch) > 0 && b.fireJ != at) {
 			break
 		}
-		if fire := c.fireAt.Load(); fire > int64(key) {
-			c.heapKey.Store(fire)
-			t.heap[0].key = fire
-			t.down(0)
-			continue
+		t.popBucket()
+		for c := b.head; c != nil; {
+			next := c.tnext
+			c.tnext, c.tprev = nil, nil
+			c.tb.Store(&t.firing)
+			batch = append(batch, c)
+			c = next
 		}
-		t.removeAt(0)
-		c.heapIdx.Store(-2)
-		at = key
-		batch = append(batch, c)
+		b.head = nil
+		if len(batch) > 0 {
+			at = b.fireJ
+		}
 	}
-	sort.Slice(batch, func(i, j int) bool {
-		a, b := batch[i], batch[j]
-		if la, lb := a.level.Load(), b.level.Load(); la != lb {
-			return la > lb
-		}
-		return a.armSeq.Load() > b.armSeq.Load()
-	})
-	return batch, at
+	return batch, fromJiffies(at)
 }
 
 // WheelFireTime returns when a timer armed at now for d fires on the
