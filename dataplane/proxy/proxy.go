@@ -195,6 +195,10 @@ type Proxy struct {
 	wg      sync.WaitGroup
 	stop    chan struct{}
 
+	// loops are the Linux engine's event loops; without them (other
+	// systems) TCP is served a goroutine per connection.
+	loops []*evloop
+
 	lastAdvance atomic.Int64
 	timeouts    atomic.Pointer[ipvs.Timeouts]
 	cnt         counters
@@ -225,6 +229,11 @@ func New(d *ipvs.Director, opts Options) *Proxy {
 		stop:  make(chan struct{}),
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
+	if useLoops {
+		if err := p.startLoops(); err != nil {
+			p.logf("proxy: event loops: %v; serving TCP a goroutine per connection", err)
+		}
+	}
 	t := d.Timeouts()
 	p.timeouts.Store(&t)
 	p.wg.Add(1)
@@ -367,6 +376,7 @@ func (p *Proxy) Sweep() {
 	t := p.d.Timeouts()
 	p.timeouts.Store(&t)
 	p.sweepTCP(now)
+	p.sweepLoops(now)
 	p.mu.Lock()
 	for la, u := range p.udp {
 		if u.sweep(now) {
@@ -434,7 +444,9 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 		f.abort()
 	}
 	p.flowsMu.Unlock()
+	p.abortLoops()
 	<-done
+	p.stopLoops()
 	p.mu.Lock()
 	for la, u := range p.udp {
 		u.close()

@@ -17,13 +17,32 @@ import (
 
 type tcpListener struct {
 	p      *Proxy
-	ln     *net.TCPListener
 	svc    atomic.Pointer[Service]
 	tproxy bool
 	done   chan struct{}
+	addr   netip.AddrPort
+
+	// The goroutine engine's listener.
+	ln *net.TCPListener
+
+	// The Linux engine's: the socket, whether an accepted connection's local
+	// address is the listener's, and its registration in each loop (used
+	// on that loop only).
+	fd         int
+	fixedLocal bool
+	eps        []*endpoint
 }
 
 func (p *Proxy) listenTCP(s Service) (*tcpListener, error) {
+	if len(p.loops) > 0 {
+		return p.listenTCPLoop(s)
+	}
+	return p.listenTCPStd(s)
+}
+
+// listenTCPStd listens for the goroutine engine: a goroutine per connection
+// and one more per relay direction, Go's netpoller, io.Copy (splice).
+func (p *Proxy) listenTCPStd(s Service) (*tcpListener, error) {
 	la := s.listenAddr()
 	network := "tcp4"
 	if la.Addr().Is6() {
@@ -39,7 +58,7 @@ func (p *Proxy) listenTCP(s Service) (*tcpListener, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &tcpListener{p: p, ln: ln.(*net.TCPListener), tproxy: s.TPROXY, done: make(chan struct{})}
+	l := &tcpListener{p: p, ln: ln.(*net.TCPListener), addr: la, fd: -1, tproxy: s.TPROXY, done: make(chan struct{})}
 	l.svc.Store(&s)
 	p.wg.Add(1)
 	go l.serve()
@@ -47,6 +66,10 @@ func (p *Proxy) listenTCP(s Service) (*tcpListener, error) {
 }
 
 func (l *tcpListener) close() {
+	if l.ln == nil {
+		l.closeLoop()
+		return
+	}
 	l.ln.Close()
 	<-l.done
 }

@@ -1,0 +1,1146 @@
+//go:build linux
+
+package proxy
+
+import (
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/golvs/golvs/dataplane/proxyproto"
+	"github.com/golvs/golvs/ipvs"
+)
+
+// The Linux TCP engine: as HAProxy does, a few event loops (one per
+// GOMAXPROCS, each one goroutine) drive non-blocking sockets with epoll
+// (edge-triggered for connections, one registration per socket for its whole
+// life), accept4 and connect without Go's netpoller, a goroutine per
+// connection or a context per dial. Small messages go through the loop's one
+// buffer; a read that fills it switches its direction to splice. Each loop
+// owns its flows: nothing of a flow is shared, so nothing is locked per
+// packet. Other goroutines reach a loop through its command queue.
+
+const (
+	epWake uint8 = iota
+	epListener
+	epClient
+	epBack
+)
+
+// endpoint is a socket a loop watches, with the readiness its edge events
+// reported (cleared when a call would block).
+type endpoint struct {
+	fd   int
+	seq  uint32
+	kind uint8
+	ln   *tcpListener
+	f    *eflow
+
+	rd, wr bool // readable, writable
+	hup    bool // the peer's FIN has arrived (EPOLLRDHUP)
+	err    bool // EPOLLERR: the next call reports the error
+
+	backoff time.Duration // a listener's pause after an accept error
+}
+
+type evloop struct {
+	p    *Proxy
+	epfd int
+	wake endpoint // eventfd
+
+	index int // in Proxy.loops
+
+	mu    sync.Mutex
+	cmds  []func()
+	woken bool
+	dead  bool
+	spare []func()
+
+	eps    []*endpoint // by fd
+	seq    uint32
+	flows  eflow // sentinel of the list of this loop's flows
+	ready  []*eflow
+	next   []*eflow
+	dials  []*eflow // connecting flows, in deadline order (lazily pruned)
+	pipes  [][2]int
+	buf    []byte
+	events [128]unix.EpollEvent
+	rsa    unix.RawSockaddrAny
+	now    ipvs.Time
+	stop   bool
+	done   chan struct{}
+}
+
+// startLoops starts the proxy's event loops.
+func (p *Proxy) startLoops() error {
+	n := max(1, min(runtime.GOMAXPROCS(0), 64))
+	for range n {
+		l, err := newLoop(p, len(p.loops))
+		if err != nil {
+			for _, o := range p.loops {
+				o.post(func() { o.stop = true })
+				<-o.done
+			}
+			p.loops = nil
+			return err
+		}
+		p.loops = append(p.loops, l)
+		go l.run()
+	}
+	return nil
+}
+
+func newLoop(p *Proxy, index int) (*evloop, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, err
+	}
+	l := &evloop{p: p, index: index, epfd: epfd, buf: make([]byte, smallBuf), done: make(chan struct{})}
+	l.flows.prev, l.flows.next = &l.flows, &l.flows
+	l.wake = endpoint{fd: efd, kind: epWake}
+	if err := l.add(&l.wake, unix.EPOLLIN|unix.EPOLLET); err != nil {
+		unix.Close(efd)
+		unix.Close(epfd)
+		return nil, err
+	}
+	return l, nil
+}
+
+// add registers ep with the loop's epoll: events carry its fd and a
+// sequence number, so that an event of a closed socket whose number was
+// reused is recognised.
+func (l *evloop) add(ep *endpoint, events uint32) error {
+	l.seq++
+	ep.seq = l.seq
+	for ep.fd >= len(l.eps) {
+		l.eps = append(l.eps, make([]*endpoint, max(64, len(l.eps)))...)
+	}
+	ev := unix.EpollEvent{Events: events, Fd: int32(ep.fd), Pad: int32(ep.seq)}
+	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, ep.fd, &ev); err != nil {
+		return err
+	}
+	l.eps[ep.fd] = ep
+	return nil
+}
+
+// forget drops ep from the loop's table; closing its socket removes it from
+// epoll.
+func (l *evloop) forget(ep *endpoint) {
+	if ep.fd >= 0 && ep.fd < len(l.eps) && l.eps[ep.fd] == ep {
+		l.eps[ep.fd] = nil
+	}
+}
+
+// post runs fn on the loop; it reports false, without running fn, if the
+// loop has stopped.
+func (l *evloop) post(fn func()) bool {
+	l.mu.Lock()
+	if l.dead {
+		l.mu.Unlock()
+		return false
+	}
+	l.cmds = append(l.cmds, fn)
+	wake := !l.woken
+	l.woken = true
+	l.mu.Unlock()
+	if wake {
+		var one = [8]byte{1}
+		unix.Write(l.wake.fd, one[:])
+	}
+	return true
+}
+
+// call runs fn on the loop and waits for it.
+func (l *evloop) call(fn func()) {
+	done := make(chan struct{})
+	if l.post(func() { fn(); close(done) }) {
+		<-done
+	}
+}
+
+func (l *evloop) runCmds() {
+	var b [8]byte
+	unix.Read(l.wake.fd, b[:])
+	l.mu.Lock()
+	cmds := l.cmds
+	l.cmds = l.spare[:0]
+	l.woken = false
+	l.mu.Unlock()
+	for i, fn := range cmds {
+		fn()
+		cmds[i] = nil
+	}
+	l.spare = cmds
+}
+
+func (l *evloop) run() {
+	defer close(l.done)
+	for !l.stop {
+		timeout := -1
+		if len(l.ready) > 0 {
+			timeout = 0
+		} else if d, ok := l.nextDialDeadline(); ok {
+			timeout = int(min(max(0, (d+time.Millisecond-1)/time.Millisecond), 1<<30))
+		}
+		n, err := unix.EpollWait(l.epfd, l.events[:], timeout)
+		if err != nil && err != unix.EINTR {
+			l.p.logf("proxy: epoll_wait: %v", err)
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		// One clock reading per batch: the core counts in jiffies.
+		l.now = l.p.now()
+		cmds := false
+		for i := range max(n, 0) {
+			ev := &l.events[i]
+			fd := int(ev.Fd)
+			if fd >= len(l.eps) {
+				continue
+			}
+			ep := l.eps[fd]
+			if ep == nil || ep.seq != uint32(ev.Pad) {
+				continue
+			}
+			e := ev.Events
+			switch ep.kind {
+			case epWake:
+				cmds = true
+			case epListener:
+				l.accept(ep.ln)
+			default:
+				if e&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+					ep.rd = true
+				}
+				if e&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+					ep.wr = true
+				}
+				if e&unix.EPOLLRDHUP != 0 {
+					ep.hup = true
+				}
+				if e&unix.EPOLLERR != 0 {
+					ep.err = true
+				}
+				l.schedule(ep.f)
+			}
+		}
+		l.expireDials()
+		ready := l.ready
+		l.ready = l.next[:0]
+		for i, f := range ready {
+			f.queued = false
+			f.step()
+			ready[i] = nil
+		}
+		l.next = ready
+		if cmds {
+			l.runCmds()
+		}
+	}
+	l.close()
+}
+
+func (l *evloop) schedule(f *eflow) {
+	if !f.queued && f.state != flowDone {
+		f.queued = true
+		l.ready = append(l.ready, f)
+	}
+}
+
+// close releases the loop's descriptors once it has stopped; commands
+// posted meanwhile still run.
+func (l *evloop) close() {
+	l.mu.Lock()
+	l.dead = true
+	cmds := l.cmds
+	l.cmds = nil
+	l.mu.Unlock()
+	for _, fn := range cmds {
+		fn()
+	}
+	for f := l.flows.next; f != &l.flows; f = f.next {
+		f.abort()
+	}
+	for _, pp := range l.pipes {
+		unix.Close(pp[0])
+		unix.Close(pp[1])
+	}
+	l.pipes = nil
+	unix.Close(l.wake.fd)
+	unix.Close(l.epfd)
+}
+
+// ---- listeners ----------------------------------------------------------------------------------
+
+func (p *Proxy) listenTCPLoop(s Service) (*tcpListener, error) {
+	la := s.listenAddr()
+	fd, err := listenSocket(la, s.TPROXY)
+	if err != nil {
+		return nil, err
+	}
+	l := &tcpListener{p: p, fd: fd, addr: la, tproxy: s.TPROXY, done: make(chan struct{})}
+	l.svc.Store(&s)
+	// The local address is the listener's when it is bound to one.
+	l.fixedLocal = !la.Addr().IsUnspecified() && !s.TPROXY
+	l.eps = make([]*endpoint, len(p.loops))
+	var errs []error
+	for i, lp := range p.loops {
+		lp.call(func() {
+			ep := &endpoint{fd: fd, kind: epListener, ln: l}
+			// Every loop waits on the listener; EPOLLEXCLUSIVE wakes one.
+			if err := lp.add(ep, unix.EPOLLIN|unix.EPOLLEXCLUSIVE); err != nil {
+				errs = append(errs, err)
+				return
+			}
+			l.eps[i] = ep
+		})
+	}
+	if len(errs) > 0 {
+		l.close()
+		return nil, errs[0]
+	}
+	return l, nil
+}
+
+func (l *tcpListener) closeLoop() {
+	for i, lp := range l.p.loops {
+		lp.call(func() {
+			if ep := l.eps[i]; ep != nil {
+				unix.EpollCtl(lp.epfd, unix.EPOLL_CTL_DEL, l.fd, nil)
+				lp.forget(ep)
+				l.eps[i] = nil
+			}
+		})
+	}
+	unix.Close(l.fd)
+	close(l.done)
+}
+
+var (
+	somaxconnOnce sync.Once
+	somaxconn     = 4096
+)
+
+func listenSocket(la netip.AddrPort, tproxy bool) (int, error) {
+	somaxconnOnce.Do(func() {
+		if b, err := os.ReadFile("/proc/sys/net/core/somaxconn"); err == nil {
+			if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n > 0 {
+				somaxconn = min(n, 1<<16-1)
+			}
+		}
+	})
+	v6 := la.Addr().Is6()
+	family := unix.AF_INET
+	if v6 {
+		family = unix.AF_INET6
+	}
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	fail := func(what string, err error) (int, error) {
+		unix.Close(fd)
+		return -1, &net.OpError{Op: what, Net: "tcp", Addr: net.TCPAddrFromAddrPort(la), Err: os.NewSyscallError(what, err)}
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+		return fail("setsockopt", err)
+	}
+	if v6 {
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1); err != nil {
+			return fail("setsockopt", err)
+		}
+	}
+	if tproxy {
+		if err := setTransparent(fd, v6); err != nil {
+			return fail("setsockopt", err)
+		}
+	}
+	// Accepted sockets inherit TCP_NODELAY: one call here instead of one
+	// per connection.
+	if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
+		return fail("setsockopt", err)
+	}
+	var rsa unix.RawSockaddrAny
+	ptr, n := putSockaddr(&rsa, la, zoneIndex(la.Addr()))
+	if err := rawBind(fd, ptr, n); err != nil {
+		return fail("bind", err)
+	}
+	if err := unix.Listen(fd, somaxconn); err != nil {
+		return fail("listen", err)
+	}
+	return fd, nil
+}
+
+func zoneIndex(a netip.Addr) uint32 {
+	if z := a.Zone(); z != "" {
+		if ifi, err := net.InterfaceByName(z); err == nil {
+			return uint32(ifi.Index)
+		}
+		if n, err := strconv.Atoi(z); err == nil {
+			return uint32(n)
+		}
+	}
+	return 0
+}
+
+// ---- accept -------------------------------------------------------------------------------------
+
+// acceptBudget bounds the connections a loop accepts per wake-up, so that
+// established flows are served between bursts (the listener is level
+// triggered: what is left wakes the loop again).
+const acceptBudget = 64
+
+func (l *evloop) accept(ln *tcpListener) {
+	p := l.p
+	for range acceptBudget {
+		fd, err := rawAccept4(ln.fd, &l.rsa)
+		if err != nil {
+			switch err {
+			case unix.EAGAIN, unix.EINTR:
+				return
+			case unix.ECONNABORTED, unix.EPERM, unix.EPROTO:
+				continue // that connection is gone; others may wait
+			}
+			// Out of descriptors and the like: stop listening for a while.
+			p.cnt.errors.Add(1)
+			p.logf("proxy: accept on %v: %v", ln.addr, err)
+			l.pauseListener(ln)
+			return
+		}
+		if ep := ln.eps[l.index]; ep != nil {
+			ep.backoff = 0
+		}
+		p.cnt.accepted.Add(1)
+		src := sockaddrAddrPort(&l.rsa)
+		l.open(ln, fd, src)
+	}
+}
+
+// pauseListener stops this loop's accepting on ln for a bounded, growing
+// time, as the goroutine engine sleeps after an accept error.
+func (l *evloop) pauseListener(ln *tcpListener) {
+	i := l.index
+	ep := ln.eps[i]
+	if ep == nil {
+		return
+	}
+	unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, ln.fd, nil)
+	ep.backoff = min(max(2*ep.backoff, 5*time.Millisecond), time.Second)
+	time.AfterFunc(ep.backoff, func() {
+		l.post(func() {
+			if ln.eps[i] != ep {
+				return
+			}
+			ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLEXCLUSIVE, Fd: int32(ep.fd), Pad: int32(ep.seq)}
+			unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, ln.fd, &ev)
+		})
+	})
+}
+
+// open runs a new client connection through the core and starts its
+// connect to the real server.
+func (l *evloop) open(ln *tcpListener, fd int, src netip.AddrPort) {
+	p := l.p
+	svc := ln.svc.Load()
+	var dst netip.AddrPort
+	if ln.fixedLocal {
+		dst = ln.addr
+	} else if a, err := rawGetsockname(fd, &l.rsa); err == nil {
+		dst = a
+	}
+	var mark uint32
+	if svc.TPROXY {
+		// The original destination is the socket's local address.
+		if m, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_MARK); err == nil {
+			mark = uint32(m)
+		}
+	} else if svc.Key.FWMark == 0 {
+		if svc.Key.Addr.IsValid() {
+			dst = netip.AddrPortFrom(svc.Key.Addr.Unmap(), dst.Port())
+		}
+		if svc.Key.Port != 0 {
+			dst = netip.AddrPortFrom(dst.Addr(), svc.Key.Port)
+		}
+	}
+	if mark == 0 {
+		mark = svc.Key.FWMark
+	}
+	if !src.IsValid() || !dst.IsValid() || dst.Port() == 0 {
+		p.cnt.errors.Add(1)
+		resetFd(fd)
+		return
+	}
+	pkt := ipvs.Packet{
+		Protocol: ipvs.ProtoTCP, Src: src.Addr(), SrcPort: src.Port(), Dst: dst.Addr(), DstPort: dst.Port(),
+		Mark: mark, Dir: ipvs.DirIn, TCPFlags: ipvs.TCPSyn, Len: hdrLen(src.Addr(), true),
+	}
+	res := p.process(&pkt, l.now)
+	var target netip.AddrPort
+	switch res.Verdict {
+	case ipvs.VerdictForward:
+		target = res.Conn.DestAddrPort()
+	case ipvs.VerdictBypass:
+		target = dst
+	default:
+		// No service, no real server, drop: the client gets a RST.
+		p.cnt.rejected.Add(1)
+		resetFd(fd)
+		return
+	}
+	f := &eflow{l: l, conn: res.Conn, mark: mark, src: src, dst: dst, target: target}
+	f.c = endpoint{fd: fd, kind: epClient, f: f, wr: true}
+	f.b = endpoint{fd: -1, kind: epBack, f: f}
+	f.pipes[0], f.pipes[1] = [2]int{-1, -1}, [2]int{-1, -1}
+	if res.Conn != nil {
+		f.dest = res.Conn.DestAddrPort()
+		f.nat = ipvs.FwdMethod(res.Conn.Flags()&ipvs.ConnFwdMask) == ipvs.FwdMasq
+		f.outSrc = target
+		if !f.nat {
+			f.outSrc = dst
+		}
+	}
+	if err := l.add(&f.c, unix.EPOLLIN|unix.EPOLLOUT|unix.EPOLLRDHUP|unix.EPOLLET); err != nil {
+		p.cnt.errors.Add(1)
+		resetFd(fd)
+		return
+	}
+	p.flowWG.Add(1)
+	f.prev, f.next = l.flows.prev, &l.flows
+	f.prev.next, l.flows.prev = f, f
+	f.state = flowConnecting
+	f.dial(p.opts.Transparent && src.Addr().Is6() == target.Addr().Is6(), true)
+}
+
+// ---- flows --------------------------------------------------------------------------------------
+
+const (
+	flowConnecting uint8 = iota + 1
+	flowRelay
+	flowDone
+)
+
+// eflow is a relayed TCP connection of the Linux engine: the client's socket,
+// the real server's and the two directions between them (0: client to real
+// server, the core's DirIn; 1: real server to client, DirOut).
+type eflow struct {
+	l    *evloop
+	c, b endpoint
+
+	state    uint8
+	queued   bool
+	counted  bool // in ActiveFlows
+	lastFin1 bool // the last FIN came from the real server
+	deadline time.Time
+
+	conn   *ipvs.Conn
+	nat    bool
+	mark   uint32
+	src    netip.AddrPort // client
+	dst    netip.AddrPort // virtual address as the core knows it
+	dest   netip.AddrPort // real server as the core knows it
+	target netip.AddrPort // where the proxy connects
+	outSrc netip.AddrPort // source of DirOut packets
+	// expires is when the core entry is expected to expire.
+	expires ipvs.Time
+
+	// Per direction: data read and not yet written (pend, from pendPool),
+	// the bytes in the direction's splice pipe, whether its source sent its
+	// FIN and whether it was passed on, whether it splices, and the bytes
+	// spliced but not yet reported to the core.
+	pend   [2]*[]byte
+	poff   [2]int
+	pipes  [2][2]int
+	inPipe [2]int
+	eof    [2]bool
+	shut   [2]bool
+	bulk   [2]bool
+	unrep  [2]int64
+
+	prev, next *eflow
+}
+
+var pendPool = sync.Pool{New: func() any { b := make([]byte, 0, smallBuf); return &b }}
+
+// dial opens the socket to the real server and starts the connect.
+func (f *eflow) dial(transparent, clientPort bool) {
+	l, p := f.l, f.l.p
+	v6 := f.target.Addr().Is6()
+	family := unix.AF_INET
+	if v6 {
+		family = unix.AF_INET6
+	}
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		f.dialFailed(err)
+		return
+	}
+	f.b.fd = fd
+	// Small messages must leave at once (Nagle would hold a second one until
+	// the first is acknowledged).
+	if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
+		f.dialFailed(err)
+		return
+	}
+	if transparent {
+		if err := setTransparent(fd, v6); err != nil {
+			f.dialFailed(err)
+			return
+		}
+		from := f.src
+		if !clientPort {
+			from = netip.AddrPortFrom(from.Addr(), 0)
+		}
+		ptr, n := putSockaddr(&l.rsa, from, 0)
+		err := rawBind(fd, ptr, n)
+		if err == unix.EADDRINUSE && clientPort {
+			// The client's port is taken here (a local client): any port.
+			ptr, n = putSockaddr(&l.rsa, netip.AddrPortFrom(f.src.Addr(), 0), 0)
+			err = rawBind(fd, ptr, n)
+		}
+		if err != nil {
+			f.dialFailed(err)
+			return
+		}
+	}
+	ptr, n := putSockaddr(&l.rsa, f.target, zoneIndex(f.target.Addr()))
+	err = rawConnect(fd, ptr, n)
+	switch err {
+	case nil, unix.EINPROGRESS:
+	case unix.EADDRINUSE:
+		if transparent && clientPort {
+			unix.Close(fd)
+			f.b.fd = -1
+			f.dial(true, false)
+			return
+		}
+		fallthrough
+	default:
+		f.dialFailed(err)
+		return
+	}
+	if err := l.add(&f.b, unix.EPOLLIN|unix.EPOLLOUT|unix.EPOLLRDHUP|unix.EPOLLET); err != nil {
+		f.dialFailed(err)
+		return
+	}
+	if err == nil {
+		// Connected at once (loopback may be): relay what the client sent.
+		f.connected()
+		l.schedule(f)
+		return
+	}
+	f.deadline = time.Now().Add(p.opts.DialTimeout)
+	l.dials = append(l.dials, f)
+}
+
+func (l *evloop) nextDialDeadline() (time.Duration, bool) {
+	for len(l.dials) > 0 {
+		f := l.dials[0]
+		if f.state == flowConnecting {
+			return time.Until(f.deadline), true
+		}
+		l.dials[0] = nil
+		l.dials = l.dials[1:]
+	}
+	l.dials = l.dials[:0:0]
+	return 0, false
+}
+
+// expireDials fails the connects past their deadline.
+func (l *evloop) expireDials() {
+	if len(l.dials) == 0 {
+		return
+	}
+	now := time.Now()
+	for len(l.dials) > 0 {
+		f := l.dials[0]
+		if f.state == flowConnecting && f.deadline.After(now) {
+			return
+		}
+		l.dials[0] = nil
+		l.dials = l.dials[1:]
+		if f.state == flowConnecting {
+			f.dialFailed(unix.ETIMEDOUT)
+		}
+	}
+}
+
+func (f *eflow) dialFailed(err error) {
+	p := f.l.p
+	p.cnt.dialErrors.Add(1)
+	if err == unix.ECONNREFUSED {
+		// The real server's RST passes through a NAT director.
+		f.feed(ipvs.DirOut, ipvs.TCPRst|ipvs.TCPAck, 0)
+	}
+	f.abort()
+}
+
+// connected follows the real server's accepting the connection.
+func (f *eflow) connected() {
+	p := f.l.p
+	f.state = flowRelay
+	f.b.wr = true // connected: writable until a write would block
+	if !f.feed(ipvs.DirOut, ipvs.TCPSyn|ipvs.TCPAck, 0) || !f.feed(ipvs.DirIn, ipvs.TCPAck, 0) {
+		p.cnt.expired.Add(1)
+		f.abort()
+		return
+	}
+	if v := p.opts.ProxyProtocol; v == 1 || v == 2 {
+		b := pendPool.Get().(*[]byte)
+		if v == 1 {
+			*b = proxyproto.AppendV1((*b)[:0], f.src, f.dst)
+		} else {
+			*b = proxyproto.AppendV2((*b)[:0], proxyproto.TCP, f.src, f.dst)
+		}
+		f.pend[0], f.poff[0] = b, 0
+	}
+	f.counted = true
+	p.cnt.activeFlows.Add(1)
+	p.cnt.forwarded.Add(1)
+}
+
+// stepBudget bounds the reads a flow makes per turn, so that one busy flow
+// does not hold up the others; a flow with work left runs again next turn.
+const stepBudget = 8
+
+// step moves what can be moved without blocking, in both directions.
+func (f *eflow) step() {
+	if f.state == flowConnecting {
+		if f.b.err {
+			soerr, err := unix.GetsockoptInt(f.b.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+			if err == nil && soerr != 0 {
+				err = unix.Errno(soerr)
+			}
+			if err == nil {
+				err = unix.ECONNRESET
+			}
+			f.dialFailed(err)
+			return
+		}
+		if !f.b.wr {
+			return // the client spoke first: wait for the connect
+		}
+		f.connected()
+	}
+	budget := stepBudget
+	for f.state == flowRelay {
+		m0 := f.move(0, &budget)
+		if f.state != flowRelay {
+			return
+		}
+		m1 := f.move(1, &budget)
+		if f.state != flowRelay {
+			return
+		}
+		if budget <= 0 {
+			// Maybe more to do: run again after the others.
+			f.l.schedule(f)
+			return
+		}
+		if !m0 && !m1 {
+			return
+		}
+	}
+}
+
+// move makes progress in direction d; it reports whether it did and may
+// go on.
+func (f *eflow) move(d int, budget *int) bool {
+	src, dst := &f.c, &f.b
+	dir := ipvs.DirIn
+	if d == 1 {
+		src, dst = &f.b, &f.c
+		dir = ipvs.DirOut
+	}
+	l := f.l
+	// Flush what the destination could not take.
+	if b := f.pend[d]; b != nil {
+		if !dst.wr {
+			return false
+		}
+		n, err := unix.Write(dst.fd, (*b)[f.poff[d]:])
+		if err != nil {
+			if err == unix.EAGAIN {
+				dst.wr = false
+				return false
+			}
+			f.ioFailed(dir, err)
+			return false
+		}
+		f.poff[d] += n
+		if f.poff[d] < len(*b) {
+			dst.wr = false
+			return false
+		}
+		*b = (*b)[:0]
+		pendPool.Put(b)
+		f.pend[d] = nil
+	}
+	if f.inPipe[d] > 0 {
+		if !dst.wr {
+			return false
+		}
+		n, err := unix.Splice(f.pipes[d][0], nil, dst.fd, nil, f.inPipe[d], unix.SPLICE_F_NONBLOCK|unix.SPLICE_F_MOVE)
+		if err != nil {
+			if err == unix.EAGAIN {
+				dst.wr = false
+				return false
+			}
+			f.ioFailed(dir, err)
+			return false
+		}
+		f.inPipe[d] -= int(n)
+		if f.inPipe[d] > 0 {
+			dst.wr = false
+			return false
+		}
+	}
+	if f.eof[d] {
+		if !f.shut[d] {
+			f.passFin(d)
+		}
+		return false
+	}
+	if !src.rd || *budget <= 0 {
+		return false
+	}
+	*budget--
+	var n int
+	var err error
+	full := false
+	if f.bulk[d] {
+		if f.pipes[d][0] < 0 {
+			if f.pipes[d], err = l.getPipe(); err != nil {
+				f.ioFailed(dir, err)
+				return false
+			}
+		}
+		var m int64
+		m, err = unix.Splice(src.fd, nil, f.pipes[d][1], nil, pipeSize, unix.SPLICE_F_NONBLOCK|unix.SPLICE_F_MOVE)
+		n = int(m)
+		// A pipe may hold less than pipeSize: only EAGAIN tells that the
+		// socket is drained.
+		full = true
+	} else {
+		n, err = unix.Read(src.fd, l.buf)
+		full = n == len(l.buf)
+	}
+	if err != nil {
+		if err == unix.EAGAIN {
+			src.rd = false
+			return false
+		}
+		f.ioFailed(dir, err)
+		return false
+	}
+	if n == 0 {
+		f.eof[d] = true
+		return true
+	}
+	if !full {
+		// A short read drained the socket: the next arrival is a new edge.
+		// If the peer's FIN had arrived before, this was the last data.
+		src.rd = false
+		if src.hup && !src.err {
+			f.eof[d] = true
+		}
+	}
+	if dir == ipvs.DirIn {
+		l.p.cnt.bytesIn.Add(uint64(n))
+	} else {
+		l.p.cnt.bytesOut.Add(uint64(n))
+	}
+	if f.bulk[d] {
+		f.inPipe[d] = n
+		f.unrep[d] += int64(n)
+		if f.unrep[d] >= l.p.opts.ChunkSize {
+			if !f.report(d) {
+				return false
+			}
+		}
+		return true
+	}
+	if full {
+		f.bulk[d] = true // bulk: splice from now on
+	}
+	if !f.feed(dir, ipvs.TCPAck|ipvs.TCPPsh, n) {
+		f.expire()
+		return false
+	}
+	// Write at once from the loop's buffer; keep only what does not fit.
+	w := 0
+	if dst.wr {
+		w, err = unix.Write(dst.fd, l.buf[:n])
+		if err != nil {
+			if err != unix.EAGAIN {
+				f.ioFailed(dir, err)
+				return false
+			}
+			w = 0
+		}
+	}
+	if w < n {
+		dst.wr = false
+		b := pendPool.Get().(*[]byte)
+		*b = append((*b)[:0], l.buf[w:n]...)
+		f.pend[d], f.poff[d] = b, 0
+	}
+	return true
+}
+
+// report gives the core the bytes direction d spliced since its last
+// report; it reports whether the flow's entry is still there.
+func (f *eflow) report(d int) bool {
+	n := f.unrep[d]
+	if n == 0 {
+		return true
+	}
+	f.unrep[d] = 0
+	dir := ipvs.DirIn
+	if d == 1 {
+		dir = ipvs.DirOut
+	}
+	if !f.feed(dir, ipvs.TCPAck|ipvs.TCPPsh, int(min(n, 1<<30))) {
+		f.expire()
+		return false
+	}
+	return true
+}
+
+// passFin passes direction d's FIN on once its data is out. The second FIN
+// closes both sockets (each has been read to its end, so close sends a
+// FIN): no shutdown call is needed for it.
+func (f *eflow) passFin(d int) {
+	if !f.report(d) {
+		return
+	}
+	dir := ipvs.DirIn
+	dst := &f.b
+	if d == 1 {
+		dir, dst = ipvs.DirOut, &f.c
+	}
+	f.shut[d] = true
+	f.lastFin1 = d == 1
+	if !f.feed(dir, ipvs.TCPFin|ipvs.TCPAck, 0) {
+		f.expire()
+		return
+	}
+	if f.shut[1-d] {
+		// The last FIN is acknowledged by the other side.
+		if f.lastFin1 {
+			f.feed(ipvs.DirIn, ipvs.TCPAck, 0)
+		} else {
+			f.feed(ipvs.DirOut, ipvs.TCPAck, 0)
+		}
+		f.finish(false)
+		return
+	}
+	if err := unix.Shutdown(dst.fd, unix.SHUT_WR); err != nil {
+		f.l.p.cnt.errors.Add(1)
+		f.abort()
+	}
+}
+
+// ioFailed ends the flow after a reset or I/O error on either side.
+func (f *eflow) ioFailed(dir ipvs.Direction, _ error) {
+	f.l.p.cnt.errors.Add(1)
+	f.feed(dir, ipvs.TCPRst, 0)
+	f.abort()
+}
+
+// expire ends a relay whose core entry is gone: the client and the real
+// server get a RST, as they would from a kernel director that no longer
+// knows the connection.
+func (f *eflow) expire() {
+	if f.state != flowDone {
+		f.l.p.cnt.expired.Add(1)
+		f.abort()
+	}
+}
+
+// abort resets both sides.
+func (f *eflow) abort() { f.finish(true) }
+
+// finish closes the flow's sockets (with a RST when reset) and releases it.
+func (f *eflow) finish(reset bool) {
+	if f.state == flowDone {
+		return
+	}
+	f.state = flowDone
+	l := f.l
+	for _, ep := range [2]*endpoint{&f.c, &f.b} {
+		if ep.fd < 0 {
+			continue
+		}
+		l.forget(ep)
+		if reset {
+			resetFd(ep.fd)
+		} else {
+			unix.Close(ep.fd)
+		}
+		ep.fd = -1
+	}
+	for d := range 2 {
+		if b := f.pend[d]; b != nil {
+			*b = (*b)[:0]
+			pendPool.Put(b)
+			f.pend[d] = nil
+		}
+		if f.pipes[d][0] >= 0 {
+			l.putPipe(f.pipes[d], f.inPipe[d] == 0)
+			f.pipes[d] = [2]int{-1, -1}
+		}
+	}
+	f.prev.next, f.next.prev = f.next, f.prev
+	f.prev, f.next = nil, nil
+	if f.counted {
+		l.p.cnt.activeFlows.Add(-1)
+	}
+	l.p.flowWG.Done()
+}
+
+// feed reports one packet of the flow to the core and reports whether the
+// flow's entry is still there. Packets from the real server are seen by a
+// NAT director only; for other forwarding methods the client's
+// acknowledgement of them is reported instead.
+func (f *eflow) feed(dir ipvs.Direction, flags uint8, payload int) bool {
+	if f.conn == nil {
+		return true // bypass: no entry to drive
+	}
+	pkt := ipvs.Packet{Protocol: ipvs.ProtoTCP, Mark: f.mark, Dir: dir, TCPFlags: flags}
+	if dir == ipvs.DirOut && !f.nat {
+		if flags&(ipvs.TCPSyn|ipvs.TCPRst) != 0 {
+			return true
+		}
+		dir, pkt.Dir, pkt.TCPFlags, payload = ipvs.DirIn, ipvs.DirIn, ipvs.TCPAck, 0
+	}
+	if dir == ipvs.DirIn {
+		pkt.Src, pkt.SrcPort, pkt.Dst, pkt.DstPort = f.src.Addr(), f.src.Port(), f.dst.Addr(), f.dst.Port()
+	} else {
+		pkt.Src, pkt.SrcPort, pkt.Dst, pkt.DstPort = f.outSrc.Addr(), f.outSrc.Port(), f.src.Addr(), f.src.Port()
+	}
+	pkt.Len = payload + hdrLen(pkt.Src, flags&ipvs.TCPSyn != 0)
+	now := f.l.now
+	res := f.l.p.process(&pkt, now)
+	if res.Verdict != ipvs.VerdictForward || res.Conn != f.conn {
+		return false
+	}
+	f.expires = now.Add(f.l.p.stateTimeout(f.conn.StateName()))
+	return true
+}
+
+// ---- pipes --------------------------------------------------------------------------------------
+
+// pipeSize is a splice pipe's capacity (Linux's default, 16 pages).
+const pipeSize = 64 << 10
+
+// maxPipes bounds the idle pipes a loop keeps.
+const maxPipes = 64
+
+func (l *evloop) getPipe() ([2]int, error) {
+	if n := len(l.pipes); n > 0 {
+		pp := l.pipes[n-1]
+		l.pipes = l.pipes[:n-1]
+		return pp, nil
+	}
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+		return [2]int{-1, -1}, err
+	}
+	return fds, nil
+}
+
+func (l *evloop) putPipe(pp [2]int, empty bool) {
+	if empty && len(l.pipes) < maxPipes {
+		l.pipes = append(l.pipes, pp)
+		return
+	}
+	unix.Close(pp[0])
+	unix.Close(pp[1])
+}
+
+// ---- sweep and shutdown -------------------------------------------------------------------------
+
+// sweepLoops runs the timer sweep on every loop and waits for it: partial
+// chunks are reported (so a slow spliced flow keeps its entry), relays whose
+// core entries are gone are closed.
+func (p *Proxy) sweepLoops(now ipvs.Time) {
+	var wg sync.WaitGroup
+	for _, l := range p.loops {
+		wg.Add(1)
+		posted := l.post(func() {
+			defer wg.Done()
+			l.now = now
+			for f := l.flows.next; f != &l.flows; {
+				next := f.next
+				l.sweepFlow(f, now)
+				f = next
+			}
+		})
+		if !posted {
+			wg.Done()
+		}
+	}
+	wg.Wait()
+}
+
+func (l *evloop) sweepFlow(f *eflow, now ipvs.Time) {
+	if f.conn == nil || f.state != flowRelay {
+		return
+	}
+	if !f.report(0) || !f.report(1) {
+		return
+	}
+	if d := f.conn.Dest(); f.expires > now && (d == nil || d.Available()) {
+		return
+	}
+	ok, left := l.p.alive(ipvs.ProtoTCP, f.mark, f.src, f.dst, f.dest, now)
+	if ok {
+		f.expires = now.Add(max(left, l.p.opts.Tick))
+		return
+	}
+	f.expire()
+}
+
+// abortLoops resets every flow of every loop.
+func (p *Proxy) abortLoops() {
+	for _, l := range p.loops {
+		l.call(func() {
+			for f := l.flows.next; f != &l.flows; {
+				next := f.next
+				f.abort()
+				f = next
+			}
+		})
+	}
+}
+
+// stopLoops ends the loops once their flows are gone.
+func (p *Proxy) stopLoops() {
+	for _, l := range p.loops {
+		l.post(func() { l.stop = true })
+		<-l.done
+	}
+}
+
+// ---- system calls without allocations ----------------------------------------------------------
+
+// resetFd closes fd with a RST.
+func resetFd(fd int) {
+	unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	unix.Close(fd)
+}
+
+// useLoops selects the event-loop engine; tests turn it off to run the
+// goroutine engine.
+var useLoops = true
