@@ -60,11 +60,11 @@ func ProtoName(p uint8) string {
 type addr16 [16]byte
 
 func pack(a netip.Addr) addr16 {
-	var p addr16
 	if a.Is4() {
+		// Element by element: copying into a zeroed array and returning it
+		// stalls on store forwarding, on every packet.
 		b := a.As4()
-		copy(p[:4], b[:])
-		return p
+		return addr16{b[0], b[1], b[2], b[3]}
 	}
 	return addr16(a.As16())
 }

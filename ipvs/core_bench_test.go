@@ -109,20 +109,42 @@ func BenchmarkLookupExisting(b *testing.B) {
 }
 
 // clock is the benchmarks' shared virtual clock: each new connection moves
-// it 1 ms, and every 1024th operation fires the due timers, so the table
-// stays bounded (connections live 60 s in SYN_RECV: about 60 000 entries
-// plus templates) and expiry is part of the measured cost.
+// it 1 ms, and every 1024th operation of a goroutine fires the due timers,
+// so the table stays bounded (connections live 60 s in SYN_RECV: about
+// 60 000 entries plus templates) and expiry is part of the measured cost.
+// Goroutines take time and tuple numbers in blocks of 64, so that the
+// harness itself does not bounce shared counters between cores.
 type clock struct {
 	now atomic.Int64
-	ops atomic.Uint64
+	seq atomic.Uint32
 }
 
-func (c *clock) tick(d *ipvs.Director) ipvs.Time {
-	t := ipvs.Time(c.now.Add(int64(time.Millisecond)))
-	if c.ops.Add(1)%1024 == 0 {
-		d.Advance(t)
+const clockBlock = 64
+
+// ticker is one goroutine's view of the clock.
+type ticker struct {
+	c      *clock
+	ops    int
+	t      ipvs.Time
+	i, end uint32
+}
+
+// tick returns the time of the goroutine's next operation and a tuple
+// number no other operation gets.
+func (k *ticker) tick(d *ipvs.Director) (ipvs.Time, uint32) {
+	if k.i == k.end {
+		k.end = k.c.seq.Add(clockBlock)
+		k.i = k.end - clockBlock
+		k.t = ipvs.Time(k.c.now.Add(int64(clockBlock*time.Millisecond)) - int64(clockBlock*time.Millisecond))
 	}
-	return t
+	k.ops++
+	k.t += ipvs.Time(time.Millisecond)
+	if k.ops%1024 == 0 {
+		d.Advance(k.t)
+	}
+	i := k.i
+	k.i++
+	return k.t, i
 }
 
 // BenchmarkNewConnTemplateHit: a SYN of a new connection whose client
@@ -138,17 +160,17 @@ func BenchmarkNewConnTemplateHit(b *testing.B) {
 	}
 	hits := d.Counters().TemplateHit.Load()
 	var c clock
-	var seq atomic.Uint32
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
+		k := ticker{c: &c}
 		p := ipvs.Packet{Protocol: ipvs.ProtoTCP, Dst: vip, DstPort: 80, TCPFlags: ipvs.TCPSyn, Len: 60}
 		for pb.Next() {
-			i := seq.Add(1)
+			now, i := k.tick(d)
 			// Network i%1024, host and port from the rest: a new tuple.
 			p.Src = benchClient((i%nets)<<8 | (i/nets)&0xff)
 			p.SrcPort = uint16(1024 + i/nets/256)
-			if res := d.Process(&p, c.tick(d)); !res.New {
+			if res := d.Process(&p, now); !res.New {
 				b.Fatalf("not a new connection: %v/%v", res.Verdict, res.Reason)
 			}
 		}
@@ -167,14 +189,16 @@ func BenchmarkNewConnTemplateMiss(b *testing.B) {
 	vip := netip.MustParseAddr("10.0.0.1")
 	misses := d.Counters().TemplateMiss.Load()
 	var c clock
-	var seq atomic.Uint32
+	c.seq.Store(1)
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
+		k := ticker{c: &c}
 		p := ipvs.Packet{Protocol: ipvs.ProtoTCP, SrcPort: 40000, Dst: vip, DstPort: 80, TCPFlags: ipvs.TCPSyn, Len: 60}
 		for pb.Next() {
-			p.Src = benchClient(seq.Add(1))
-			if res := d.Process(&p, c.tick(d)); !res.New {
+			now, i := k.tick(d)
+			p.Src = benchClient(i)
+			if res := d.Process(&p, now); !res.New {
 				b.Fatalf("not a new connection: %v/%v", res.Verdict, res.Reason)
 			}
 		}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
-	"sync"
+
 	"sync/atomic"
 	"time"
 )
@@ -38,7 +38,7 @@ type fwmMapKey struct {
 // one IPVS instance (a kernel network namespace). The zero value is not
 // usable; use [NewDirector].
 type Director struct {
-	mu       sync.RWMutex
+	mu       dirLock
 	settings Settings
 	newSched SchedulerFactory
 	isLocal  func(netip.Addr) bool

@@ -49,8 +49,9 @@ type Result struct {
 // timers. Expired entries are removed only by [Director.Advance], as the
 // kernel removes them only when their timers fire.
 func (d *Director) Process(p *Packet, now Time) Result {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
+	st := stripeOf(p)
+	d.mu.rlockAt(st)
+	defer d.mu.runlockAt(st)
 	if p.Dir == DirOut {
 		return d.out(p, now)
 	}

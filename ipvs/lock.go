@@ -1,0 +1,53 @@
+package ipvs
+
+import "sync"
+
+// lockStripes is how many reader stripes the director's lock has.
+const lockStripes = 8
+
+// dirLock is the director's reader-writer lock with its readers spread
+// over stripes: packets take one stripe (chosen by their flow) for
+// reading, so that packets on different cores do not bounce one reader
+// count between them (the kernel's packet path takes no lock at all);
+// configuration changes and Advance take every stripe.
+type dirLock struct {
+	s [lockStripes]struct {
+		sync.RWMutex
+		_ [cacheLine - 24]byte
+	}
+}
+
+// Lock takes every stripe for writing.
+func (l *dirLock) Lock() {
+	for i := range l.s {
+		l.s[i].Lock()
+	}
+}
+
+// Unlock releases every stripe.
+func (l *dirLock) Unlock() {
+	for i := len(l.s) - 1; i >= 0; i-- {
+		l.s[i].Unlock()
+	}
+}
+
+// RLock takes stripe 0 for reading: enough to exclude writers.
+func (l *dirLock) RLock() { l.s[0].RLock() }
+
+// RUnlock releases stripe 0.
+func (l *dirLock) RUnlock() { l.s[0].RUnlock() }
+
+func (l *dirLock) rlockAt(i uint) { l.s[i%lockStripes].RLock() }
+
+func (l *dirLock) runlockAt(i uint) { l.s[i%lockStripes].RUnlock() }
+
+// stripeOf picks a packet's stripe from its client's address and port (a
+// flow keeps its stripe; flows spread over stripes).
+func stripeOf(p *Packet) uint {
+	a, port := p.Src, p.SrcPort
+	if p.Dir == DirOut {
+		a, port = p.Dst, p.DstPort
+	}
+	b := a.As16()
+	return uint(b[15]) ^ uint(b[14])>>3 ^ uint(port)
+}
