@@ -66,6 +66,10 @@ type Conn struct {
 	tnext, tprev *Conn
 }
 
+// stripe is the entry's stripe for striped counters: from its client
+// address and port, as stripeOf picks a packet's.
+func (c *Conn) stripe() uint { return uint(c.caddr[3]) ^ uint(c.caddr[15]) ^ uint(c.cport) }
+
 // Private kind bits, above the kernel's flags.
 const (
 	connUnlinked uint32 = 1 << 30 // left the table: timer fired or deleted

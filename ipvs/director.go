@@ -730,7 +730,7 @@ func (d *Director) Conns(now Time) []ConnInfo {
 
 // ConnCount returns the number of entries in the connection table
 // (templates included).
-func (d *Director) ConnCount() int { return int(d.tab.count.Load()) }
+func (d *Director) ConnCount() int { return int(d.tab.len()) }
 
 // Refused returns how many new entries were refused because the table was
 // at Settings.MaxConns.

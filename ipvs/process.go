@@ -155,8 +155,7 @@ func (d *Director) in(p *Packet, now Time, ex *Explanation) Result {
 		return Result{Verdict: VerdictForward, Reason: ex.Outcome}
 	}
 	d.inStats(c, p.Len)
-	d.setState(c, DirIn, p)
-	d.put(c, now, true)
+	d.putTimeout(c, now, true, d.setState(c, DirIn, p))
 	reason := ReasonExisting
 	if isNew {
 		reason = ReasonScheduled
@@ -513,7 +512,7 @@ type connParams struct {
 // started: put starts it.
 func (d *Director) newConn(af Family, proto uint8, caddr addr16, cport uint16, vaddr addr16, vport uint16,
 	daf Family, daddr addr16, dport uint16, cp connParams) *Conn {
-	if max := d.settings.MaxConns; max > 0 && d.tab.count.Load() >= int64(max) {
+	if max := d.settings.MaxConns; max > 0 && d.tab.len() >= int64(max) {
 		d.tab.refused.Add(1)
 		d.counters.TableFull.Add(1)
 		return nil
@@ -582,10 +581,10 @@ func unbindDest(c *Conn) {
 // connStats mirrors ip_vs_core.c: ip_vs_conn_stats.
 func (d *Director) connStats(c *Conn, s *Service) {
 	if c.dest != nil {
-		c.dest.stats.countConn()
+		c.dest.stats.countConn(c.stripe())
 	}
-	s.stats.countConn()
-	d.stats.countConn()
+	s.stats.countConn(c.stripe())
+	d.stats.countConn(c.stripe())
 }
 
 // inStats mirrors ip_vs_core.c: ip_vs_in_stats.
@@ -594,11 +593,12 @@ func (d *Director) inStats(c *Conn, n int) {
 	if dest == nil || !dest.Available() {
 		return
 	}
-	dest.stats.countIn(n)
+	st := c.stripe()
+	dest.stats.countIn(st, n)
 	if dest.svc != nil {
-		dest.svc.stats.countIn(n)
+		dest.svc.stats.countIn(st, n)
 	}
-	d.stats.countIn(n)
+	d.stats.countIn(st, n)
 }
 
 func (d *Director) outStats(c *Conn, n int) {
@@ -606,17 +606,26 @@ func (d *Director) outStats(c *Conn, n int) {
 	if dest == nil || !dest.Available() {
 		return
 	}
-	dest.stats.countOut(n)
+	st := c.stripe()
+	dest.stats.countOut(st, n)
 	if dest.svc != nil {
-		dest.svc.stats.countOut(n)
+		dest.svc.stats.countOut(st, n)
 	}
-	d.stats.countOut(n)
+	d.stats.countOut(st, n)
 }
 
 // put mirrors ip_vs_conn_put after a packet: one-packet connections are
 // freed now; every other entry's timer restarts at now+timeout. countPkt
 // counts the packet in in_pkts (the template's for one-packet connections).
 func (d *Director) put(c *Conn, now Time, countPkt bool) {
+	c.mu.Lock()
+	t := c.timeout
+	c.mu.Unlock()
+	d.putTimeout(c, now, countPkt, t)
+}
+
+// putTimeout is put with the entry's timeout already read.
+func (d *Director) putTimeout(c *Conn, now Time, countPkt bool, t time.Duration) {
 	if c.kind.Load()&ConnOnePacket != 0 {
 		if countPkt && c.control != nil {
 			c.control.inPkts.Add(1)
@@ -627,9 +636,6 @@ func (d *Director) put(c *Conn, now Time, countPkt bool) {
 	if countPkt {
 		c.inPkts.Add(1)
 	}
-	c.mu.Lock()
-	t := c.timeout
-	c.mu.Unlock()
 	d.tab.timerSet(c, now, t)
 }
 
@@ -642,8 +648,8 @@ func (d *Director) expireNow(c *Conn, now Time) {
 }
 
 // setState runs the protocol's state transition for one packet
-// (ip_vs_set_state).
-func (d *Director) setState(c *Conn, dir Direction, p *Packet) {
+// (ip_vs_set_state) and returns the entry's timeout after it.
+func (d *Director) setState(c *Conn, dir Direction, p *Packet) time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch c.protocol {
@@ -657,6 +663,7 @@ func (d *Director) setState(c *Conn, dir Direction, p *Packet) {
 	case ProtoSCTP:
 		d.sctpTransition(c, dir, p.SCTPChunk, p.SCTPNextChunk)
 	}
+	return c.timeout
 }
 
 // assure mirrors ip_vs.h: ip_vs_control_assure_ct.
@@ -750,8 +757,7 @@ func (d *Director) out(p *Packet, now Time) Result {
 		return Result{Verdict: VerdictAccept, Reason: ReasonNoConn}
 	}
 	d.outStats(c, p.Len)
-	d.setState(c, DirOut, p)
-	d.put(c, now, false)
+	d.putTimeout(c, now, false, d.setState(c, DirOut, p))
 	return Result{Verdict: VerdictForward, Reason: ReasonExisting, Conn: c}
 }
 
@@ -836,7 +842,7 @@ func (d *Director) freeConn(c *Conn, at Time) {
 	}
 	if kind&ConnOnePacket == 0 {
 		d.tab.unhash(c)
-		d.tab.count.Add(-1)
+		d.tab.counted(c, -1)
 	}
 	d.tab.dropPE(c)
 	if ct := c.control; ct != nil {

@@ -7,7 +7,13 @@ import "sync/atomic"
 // visible values are folded from them by [Director.Advance] every 2 s, as
 // the kernel's estimation timer does.
 type Stats struct {
-	live [5]atomic.Uint64 // conns, inpkts, outpkts, inbytes, outbytes
+	// live: conns, inpkts, outpkts, inbytes, outbytes, in stripes so that
+	// packets on different cores do not share a cache line (the kernel's
+	// counters are per CPU); a flow keeps its stripe.
+	live [lockStripes]struct {
+		v [5]atomic.Uint64
+		_ [cacheLine - 40]byte
+	}
 
 	// Below: owned by the estimator (director lock).
 	folded [5]uint64
@@ -30,16 +36,34 @@ type StatsInfo struct {
 	CPS, InPPS, OutPPS, InBPS, OutBPS         uint64
 }
 
-func (s *Stats) countConn()     { s.live[stConns].Add(1) }
-func (s *Stats) countIn(n int)  { s.live[stInPkts].Add(1); s.live[stInBytes].Add(uint64(n)) }
-func (s *Stats) countOut(n int) { s.live[stOutPkts].Add(1); s.live[stOutBytes].Add(uint64(n)) }
+func (s *Stats) countConn(st uint) { s.live[st%lockStripes].v[stConns].Add(1) }
+
+func (s *Stats) countIn(st uint, n int) {
+	l := &s.live[st%lockStripes]
+	l.v[stInPkts].Add(1)
+	l.v[stInBytes].Add(uint64(n))
+}
+
+func (s *Stats) countOut(st uint, n int) {
+	l := &s.live[st%lockStripes]
+	l.v[stOutPkts].Add(1)
+	l.v[stOutBytes].Add(uint64(n))
+}
+
+func (s *Stats) load(i int) uint64 {
+	var v uint64
+	for st := range s.live {
+		v += s.live[st].v[i].Load()
+	}
+	return v
+}
 
 // fold is one tick of ip_vs_est.c: estimation_timer for this block of
 // counters: copy the live counters to the visible ones and update the
 // averages.
 func (s *Stats) fold() {
-	for i := range s.live {
-		s.folded[i] = s.live[i].Load()
+	for i := range s.folded {
+		s.folded[i] = s.load(i)
 		delta := int64(s.folded[i] - s.last[i])
 		s.last[i] = s.folded[i]
 		var sample int64
@@ -55,7 +79,7 @@ func (s *Stats) fold() {
 // zeroStats mirrors ip_vs_ctl.c: ip_vs_zero_stats (folded counters become the
 // zero point, averages reset).
 func (s *Stats) zeroStats() {
-	for i := range s.live {
+	for i := range s.folded {
 		s.zero[i] = s.folded[i]
 		s.last[i] = s.folded[i]
 		s.avg[i] = 0

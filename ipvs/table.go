@@ -113,7 +113,11 @@ func (ix *index) remove(c *Conn, h uint64) {
 type table struct {
 	seed   uint64
 	shards [tableShards]shard
-	count  atomic.Int64
+	// count is the number of entries, in stripes (see Stats).
+	count [lockStripes]struct {
+		n atomic.Int64
+		_ [cacheLine - 8]byte
+	}
 	seq    atomic.Uint64
 
 	refused atomic.Uint64
@@ -151,7 +155,18 @@ func (t *table) key(c *Conn) uint64 { return t.hashKey(c.af, c.protocol, c.caddr
 func (t *table) insert(c *Conn) {
 	c.seq = uint32(t.seq.Add(1))
 	t.hash(c)
-	t.count.Add(1)
+	t.counted(c, 1)
+}
+
+func (t *table) counted(c *Conn, n int64) { t.count[c.stripe()%lockStripes].n.Add(n) }
+
+// len returns the number of entries.
+func (t *table) len() int64 {
+	var n int64
+	for i := range t.count {
+		n += t.count[i].n.Load()
+	}
+	return n
 }
 
 func (t *table) hash(c *Conn) {

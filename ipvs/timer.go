@@ -66,7 +66,7 @@ type bucket struct {
 	fireJ uint64
 	lvl   int
 	head  *Conn
-	idx   int // position in wheel.due
+	idx   int // position in wheel.due; -1 once popped
 }
 
 func bucketKey(fireJ uint64, lvl int) uint64 { return fireJ<<4 | uint64(lvl) }
@@ -82,6 +82,9 @@ type wheel struct {
 	// firing marks the entries of the batch being fired: until processed
 	// they count as pending for timerDel.
 	firing bucket
+	// recent is the bucket last used on each level: timers armed about
+	// the same time share it, which saves the map lookup.
+	recent [lvlDepth]*bucket
 }
 
 // Timer fields of a Conn: expJ, the deadline in jiffies (0 once stopped;
@@ -122,8 +125,12 @@ func (t *table) timerSet(c *Conn, now Time, d time.Duration) {
 }
 
 func (t *table) bucketFor(fireJ uint64, lvl int) *bucket {
+	if b := t.recent[lvl]; b != nil && b.fireJ == fireJ && b.idx >= 0 {
+		return b
+	}
 	k := bucketKey(fireJ, lvl)
 	if b := t.buckets[k]; b != nil {
+		t.recent[lvl] = b
 		return b
 	}
 	if t.buckets == nil {
@@ -133,6 +140,7 @@ func (t *table) bucketFor(fireJ uint64, lvl int) *bucket {
 	t.buckets[k] = b
 	t.due = append(t.due, b)
 	t.up(b.idx)
+	t.recent[lvl] = b
 	return b
 }
 
@@ -184,10 +192,9 @@ func (t *table) timerPending(c *Conn) bool {
 
 // takeFiring reports whether c, an entry of the batch being fired, is still
 // to fire (it was neither deleted nor re-armed meanwhile), and marks its
-// timer stopped.
+// timer stopped. Only Advance calls it, holding the director exclusively:
+// no timer changes meanwhile, so it needs no wheel lock.
 func (t *table) takeFiring(c *Conn) bool {
-	t.tmu.Lock()
-	defer t.tmu.Unlock()
 	if c.tb.Load() != &t.firing {
 		return false
 	}
@@ -247,6 +254,7 @@ func (t *table) popBucket() *bucket {
 	t.due = t.due[:n]
 	t.down(0)
 	delete(t.buckets, bucketKey(b.fireJ, b.lvl))
+	b.idx = -1 // popped: recent must not hand it out again
 	return b
 }
 
