@@ -118,7 +118,7 @@ type table struct {
 		n atomic.Int64
 		_ [cacheLine - 8]byte
 	}
-	seq    atomic.Uint64
+	seq atomic.Uint64
 
 	refused atomic.Uint64
 

@@ -134,7 +134,7 @@ func TestWheelOrder(t *testing.T) {
 	// delay, armed earlier, whose level-4 bucket ends at fa too.
 	var lvl4 time.Duration
 	for d := 130 * time.Second; d < 1000*time.Second; d += time.Second {
-		clk := toJiffies(now.Add(-70*time.Second))
+		clk := toJiffies(now.Add(-70 * time.Second))
 		j, l := bucketExpiry(clk, clk+uint64(d/Jiffy))
 		if l == 4 && fromJiffies(j) == fa {
 			lvl4 = d
