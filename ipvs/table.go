@@ -18,10 +18,23 @@ const (
 // (ip_vs_conn_hashkey_param), an entry is hashed once, by its client-side
 // address and port: replies carry the same pair as their destination, so
 // both directions look up the same slots.
+//
+// Templates have their own index: a template lookup, once per new
+// connection of a persistent service, then probes a small array that stays
+// in cache instead of the slots of every connection (the kernel keeps one
+// table; which entries a lookup can find is the same).
 type shard struct {
 	mu sync.RWMutex
-	ix index
-	_  [cacheLine - 8]byte
+	ix index // connections
+	tx index // templates
+	_  [2*cacheLine - 88]byte
+}
+
+func (s *shard) indexOf(c *Conn) *index {
+	if c.kind.Load()&ConnTemplate != 0 {
+		return &s.tx
+	}
+	return &s.ix
 }
 
 // index is one shard's part of the hash table: open addressing with
@@ -173,7 +186,7 @@ func (t *table) hash(c *Conn) {
 	h := t.key(c)
 	s := &t.shards[h%tableShards]
 	s.mu.Lock()
-	s.ix.add(c, h)
+	s.indexOf(c).add(c, h)
 	s.mu.Unlock()
 }
 
@@ -181,7 +194,7 @@ func (t *table) unhash(c *Conn) {
 	h := t.key(c)
 	s := &t.shards[h%tableShards]
 	s.mu.Lock()
-	s.ix.remove(c, h)
+	s.indexOf(c).remove(c, h)
 	s.mu.Unlock()
 }
 
@@ -279,7 +292,7 @@ func (t *table) lookupTemplate(af Family, proto uint8, snet addr16, vaddr addr16
 	s := &t.shards[h%tableShards]
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	ix := &s.ix
+	ix := &s.tx
 	if len(ix.slots) == 0 {
 		return nil
 	}
@@ -325,9 +338,11 @@ func (t *table) forEach(f func(c *Conn)) {
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.mu.RLock()
-		for _, l := range s.ix.slots {
-			if l.c != nil {
-				all = append(all, l.c)
+		for _, ix := range [...]*index{&s.ix, &s.tx} {
+			for _, l := range ix.slots {
+				if l.c != nil {
+					all = append(all, l.c)
+				}
 			}
 		}
 		s.mu.RUnlock()
