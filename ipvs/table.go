@@ -8,7 +8,8 @@ import (
 )
 
 const (
-	tableShards = 64
+	shardBits   = 6
+	tableShards = 1 << shardBits
 	// cacheLine pads shard locks apart so that lookups on different shards
 	// do not share a cache line.
 	cacheLine = 64
@@ -24,10 +25,11 @@ const (
 // in cache instead of the slots of every connection (the kernel keeps one
 // table; which entries a lookup can find is the same).
 type shard struct {
-	mu sync.RWMutex
-	ix index // connections
-	tx index // templates
-	_  [2*cacheLine - 88]byte
+	mu  sync.RWMutex
+	ix  index  // connections
+	tx  index  // templates
+	seq uint32 // entries created in this shard
+	_   [2*cacheLine - 92]byte
 }
 
 func (s *shard) indexOf(c *Conn) *index {
@@ -164,10 +166,19 @@ func (t *table) hashKey(af Family, proto uint8, caddr addr16, cport uint16) uint
 
 func (t *table) key(c *Conn) uint64 { return t.hashKey(c.af, c.protocol, c.caddr, c.cport) }
 
-// insert hashes c (ip_vs_conn_hash: at the head of its chain).
+// insert hashes c (ip_vs_conn_hash: at the head of its chain). Its seq
+// counts in its shard (the low bits name the shard): lookups compare the
+// ages of entries of one key, which share a shard, and no counter is
+// shared by all cores.
 func (t *table) insert(c *Conn) {
-	c.seq = uint32(t.seq.Add(1))
-	t.hash(c)
+	h := t.key(c)
+	si := h % tableShards
+	s := &t.shards[si]
+	s.mu.Lock()
+	s.seq++
+	c.seq = s.seq<<shardBits | uint32(si)
+	s.indexOf(c).add(c, h)
+	s.mu.Unlock()
 	t.counted(c, 1)
 }
 
