@@ -142,7 +142,7 @@ type table struct {
 	peMu sync.Mutex
 	pe   map[*Conn]*peData
 
-	wheel
+	timers
 }
 
 func newTable() *table {

@@ -1,6 +1,7 @@
 package ipvs
 
 import (
+	"sort"
 	"sync"
 	"time"
 )
@@ -60,37 +61,64 @@ func bucketExpiry(clk, expires uint64) (uint64, int) {
 
 // A bucket holds the timers that fire at jiffy fireJ on wheel level lvl,
 // newest armed first (enqueue_timer adds at the head of the slot's list).
-// fireJ and lvl never change, so a timer's bucket can be compared without
-// the wheel's lock; an emptied bucket stays queued until it is due.
+// fireJ, lvl and w never change, so a timer's bucket can be compared
+// without a lock; an emptied bucket stays queued until it is due.
 type bucket struct {
 	fireJ uint64
 	lvl   int
 	head  *Conn
-	idx   int // position in wheel.due; -1 once popped
+	idx   int    // position in w.due; -1 once popped
+	w     *wheel // the wheel it belongs to
 }
 
 func bucketKey(fireJ uint64, lvl int) uint64 { return fireJ<<4 | uint64(lvl) }
 
-// wheel is the set of armed timers: one list per (firing jiffy, level)
+// wheelCount is how many wheels the table's timers are spread over.
+const wheelCount = lockStripes
+
+// wheel is a set of armed timers: one list per (firing jiffy, level)
 // bucket, and the buckets in firing order. Arming, moving and deleting a
 // timer are O(1); only a new bucket costs O(log buckets), and there are
-// few buckets (a wheel has 64 slots per level).
+// few buckets (a kernel wheel has 64 slots per level).
+//
+// The table has wheelCount wheels, so that new connections on different
+// cores do not contend for one lock. The kernel's firing order matters
+// between an entry and its controller (a template freed with its last
+// connection, or re-armed for 60 s): every entry goes on the wheel of the
+// root of its control chain, so such entries share a wheel and keep their
+// exact order; entries of different wheels do not act on each other.
 type wheel struct {
-	tmu     sync.Mutex
+	mu      sync.Mutex
 	buckets map[uint64]*bucket
 	due     []*bucket // heap: earliest fireJ first, then higher level
-	// firing marks the entries of the batch being fired: until processed
-	// they count as pending for timerDel.
-	firing bucket
 	// recent is the bucket last used on each level: timers armed about
 	// the same time share it, which saves the map lookup.
 	recent [lvlDepth]*bucket
+	_      [cacheLine]byte
+}
+
+// timers are the table's wheels.
+type timers struct {
+	wheels [wheelCount]wheel
+	// firing marks the entries of the batch being fired: until processed
+	// they count as pending for timerDel.
+	firing bucket
+	popped []*bucket // popDue's buffer
 }
 
 // Timer fields of a Conn: expJ, the deadline in jiffies (0 once stopped;
 // atomic); tb, its bucket (nil when stopped, &firing in a batch; written
-// under tmu, read atomically for the shortcuts); tnext and tprev, its
-// neighbours in the bucket (under tmu).
+// under its wheel's lock, read atomically for the shortcuts); tnext and
+// tprev, its neighbours in the bucket (under the wheel's lock).
+
+// wheelOf returns the wheel of c's control chain. An entry's controller is
+// set when it is created and cleared only when it is freed.
+func (t *table) wheelOf(c *Conn) *wheel {
+	for c.control != nil {
+		c = c.control
+	}
+	return &t.wheels[c.stripe()%wheelCount]
+}
 
 // timerSet (re)starts c's timer at now+d: mod_timer.
 func (t *table) timerSet(c *Conn, now Time, d time.Duration) {
@@ -110,41 +138,42 @@ func (t *table) timerSet(c *Conn, now Time, d time.Duration) {
 		c.expJ.Store(expJ)
 		return
 	}
-	t.tmu.Lock()
+	w := t.wheelOf(c)
+	w.mu.Lock()
 	if b = c.tb.Load(); b != nil && b != &t.firing {
 		if b.fireJ == fireJ && b.lvl == lvl {
 			c.expJ.Store(expJ)
-			t.tmu.Unlock()
+			w.mu.Unlock()
 			return
 		}
-		t.unlink(c, b)
+		dequeue(c, b)
 	}
-	t.link(c, t.bucketFor(fireJ, lvl))
+	enqueue(c, w.bucketFor(fireJ, lvl))
 	c.expJ.Store(expJ)
-	t.tmu.Unlock()
+	w.mu.Unlock()
 }
 
-func (t *table) bucketFor(fireJ uint64, lvl int) *bucket {
-	if b := t.recent[lvl]; b != nil && b.fireJ == fireJ && b.idx >= 0 {
+func (w *wheel) bucketFor(fireJ uint64, lvl int) *bucket {
+	if b := w.recent[lvl]; b != nil && b.fireJ == fireJ && b.idx >= 0 {
 		return b
 	}
 	k := bucketKey(fireJ, lvl)
-	if b := t.buckets[k]; b != nil {
-		t.recent[lvl] = b
+	if b := w.buckets[k]; b != nil {
+		w.recent[lvl] = b
 		return b
 	}
-	if t.buckets == nil {
-		t.buckets = make(map[uint64]*bucket)
+	if w.buckets == nil {
+		w.buckets = make(map[uint64]*bucket)
 	}
-	b := &bucket{fireJ: fireJ, lvl: lvl, idx: len(t.due)}
-	t.buckets[k] = b
-	t.due = append(t.due, b)
-	t.up(b.idx)
-	t.recent[lvl] = b
+	b := &bucket{fireJ: fireJ, lvl: lvl, idx: len(w.due), w: w}
+	w.buckets[k] = b
+	w.due = append(w.due, b)
+	w.up(b.idx)
+	w.recent[lvl] = b
 	return b
 }
 
-func (t *table) link(c *Conn, b *bucket) {
+func enqueue(c *Conn, b *bucket) {
 	c.tprev = nil
 	c.tnext = b.head
 	if b.head != nil {
@@ -154,7 +183,7 @@ func (t *table) link(c *Conn, b *bucket) {
 	c.tb.Store(b)
 }
 
-func (t *table) unlink(c *Conn, b *bucket) {
+func dequeue(c *Conn, b *bucket) {
 	if c.tprev != nil {
 		c.tprev.tnext = c.tnext
 	} else {
@@ -169,14 +198,15 @@ func (t *table) unlink(c *Conn, b *bucket) {
 // timerDel stops c's timer and reports whether it was pending (del_timer).
 // An entry of the batch being fired counts as pending and will not fire.
 func (t *table) timerDel(c *Conn) bool {
-	t.tmu.Lock()
-	defer t.tmu.Unlock()
+	w := t.wheelOf(c)
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	b := c.tb.Load()
 	if b == nil {
 		return false
 	}
 	if b != &t.firing {
-		t.unlink(c, b)
+		dequeue(c, b)
 	}
 	c.tb.Store(nil)
 	c.expJ.Store(0)
@@ -202,58 +232,58 @@ func (t *table) takeFiring(c *Conn) bool {
 	return true
 }
 
-func (t *table) less(i, j int) bool {
-	a, b := t.due[i], t.due[j]
+func (w *wheel) less(i, j int) bool {
+	a, b := w.due[i], w.due[j]
 	if a.fireJ != b.fireJ {
 		return a.fireJ < b.fireJ
 	}
 	return a.lvl > b.lvl
 }
 
-func (t *table) swap(i, j int) {
-	t.due[i], t.due[j] = t.due[j], t.due[i]
-	t.due[i].idx = i
-	t.due[j].idx = j
+func (w *wheel) swap(i, j int) {
+	w.due[i], w.due[j] = w.due[j], w.due[i]
+	w.due[i].idx = i
+	w.due[j].idx = j
 }
 
-func (t *table) up(i int) {
+func (w *wheel) up(i int) {
 	for i > 0 {
 		p := (i - 1) / 2
-		if !t.less(i, p) {
+		if !w.less(i, p) {
 			break
 		}
-		t.swap(i, p)
+		w.swap(i, p)
 		i = p
 	}
 }
 
-func (t *table) down(i int) {
-	n := len(t.due)
+func (w *wheel) down(i int) {
+	n := len(w.due)
 	for {
 		l := 2*i + 1
 		if l >= n {
 			return
 		}
 		m := l
-		if r := l + 1; r < n && t.less(r, l) {
+		if r := l + 1; r < n && w.less(r, l) {
 			m = r
 		}
-		if !t.less(m, i) {
+		if !w.less(m, i) {
 			return
 		}
-		t.swap(i, m)
+		w.swap(i, m)
 		i = m
 	}
 }
 
-func (t *table) popBucket() *bucket {
-	b := t.due[0]
-	n := len(t.due) - 1
-	t.swap(0, n)
-	t.due[n] = nil
-	t.due = t.due[:n]
-	t.down(0)
-	delete(t.buckets, bucketKey(b.fireJ, b.lvl))
+func (w *wheel) popBucket() *bucket {
+	b := w.due[0]
+	n := len(w.due) - 1
+	w.swap(0, n)
+	w.due[n] = nil
+	w.due = w.due[:n]
+	w.down(0)
+	delete(w.buckets, bucketKey(b.fireJ, b.lvl))
 	b.idx = -1 // popped: recent must not hand it out again
 	return b
 }
@@ -262,32 +292,52 @@ func (t *table) popBucket() *bucket {
 // before now and returns them in the kernel's firing order (__run_timers:
 // higher level first; expire_timers: newest armed first), with that time.
 // The entries are marked as a firing batch: until processed they stay
-// pending for timerDel.
+// pending for timerDel. Only Advance calls it, holding the director
+// exclusively.
 func (t *table) popDue(now Time, batch []*Conn) ([]*Conn, Time) {
-	t.tmu.Lock()
-	defer t.tmu.Unlock()
 	batch = batch[:0]
 	clk := toJiffies(now)
-	var at uint64
-	for len(t.due) > 0 {
-		b := t.due[0]
-		if b.fireJ > clk || (len(batch) > 0 && b.fireJ != at) {
-			break
+	for {
+		var at uint64
+		found := false
+		for i := range t.wheels {
+			w := &t.wheels[i]
+			for len(w.due) > 0 && w.due[0].head == nil && w.due[0].fireJ <= clk {
+				w.popBucket() // emptied by deletions and moves
+			}
+			if len(w.due) > 0 && w.due[0].fireJ <= clk && (!found || w.due[0].fireJ < at) {
+				at, found = w.due[0].fireJ, true
+			}
 		}
-		t.popBucket()
-		for c := b.head; c != nil; {
-			next := c.tnext
-			c.tnext, c.tprev = nil, nil
-			c.tb.Store(&t.firing)
-			batch = append(batch, c)
-			c = next
+		if !found {
+			return batch, 0
 		}
-		b.head = nil
+		bs := t.popped[:0]
+		for i := range t.wheels {
+			w := &t.wheels[i]
+			for len(w.due) > 0 && w.due[0].fireJ == at {
+				bs = append(bs, w.popBucket())
+			}
+		}
+		// Higher levels first; a wheel's buckets of one jiffy come out
+		// of its heap in that order already, so a stable sort keeps it.
+		sort.SliceStable(bs, func(i, j int) bool { return bs[i].lvl > bs[j].lvl })
+		for _, b := range bs {
+			for c := b.head; c != nil; {
+				next := c.tnext
+				c.tnext, c.tprev = nil, nil
+				c.tb.Store(&t.firing)
+				batch = append(batch, c)
+				c = next
+			}
+			b.head = nil
+		}
+		clear(bs)
+		t.popped = bs[:0]
 		if len(batch) > 0 {
-			at = b.fireJ
+			return batch, fromJiffies(at)
 		}
 	}
-	return batch, fromJiffies(at)
 }
 
 // WheelFireTime returns when a timer armed at now for d fires on the
