@@ -20,16 +20,19 @@ const (
 // address and port: replies carry the same pair as their destination, so
 // both directions look up the same slots.
 //
-// Templates have their own index: a template lookup, once per new
-// connection of a persistent service, then probes a small array that stays
-// in cache instead of the slots of every connection (the kernel keeps one
-// table; which entries a lookup can find is the same).
+// Connections are looked up without the lock (the kernel's lookups run
+// under RCU): their key fields never change once they are in the table,
+// and the index publishes slots atomically. Templates have their own
+// index, read under the lock, because ip_vs_check_template re-keys a
+// template in place; a template lookup, once per new connection of a
+// persistent service, then also probes a small array that stays in cache
+// (the kernel keeps one table; which entries a lookup finds is the same).
 type shard struct {
-	mu  sync.RWMutex
+	mu  sync.Mutex
 	ix  index  // connections
 	tx  index  // templates
 	seq uint32 // entries created in this shard
-	_   [2*cacheLine - 92]byte
+	_   [2*cacheLine - 60]byte
 }
 
 func (s *shard) indexOf(c *Conn) *index {
@@ -45,82 +48,128 @@ func (s *shard) indexOf(c *Conn) *index {
 // four slots) and loads just the entry it finds. Entries of one key are
 // told apart by age: the newest wins, as the kernel's lookups find the
 // newest first (hlist_add_head).
+//
+// Writers hold the shard's lock; readers need none. A slot only ever goes
+// from empty to an entry (hash stored before the pointer), from an entry to
+// a tombstone, or from a tombstone to an entry; entries never move within
+// an array. Growing, or clearing tombstones, fills a new array and
+// publishes it; a reader still walking the old one sees it as it was.
 type index struct {
-	slots []link
-	n     int
+	arr  atomic.Pointer[slotArray]
+	n    int // entries
+	tomb int // tombstones in arr
 }
+
+type slotArray struct{ s []link }
 
 // link points to an entry, with the entry's hash.
 type link struct {
-	c *Conn
-	h uint64
+	c atomic.Pointer[Conn]
+	h atomic.Uint64
 }
+
+// tombstone marks a slot whose entry left: probes go on past it.
+var tombstone = new(Conn)
 
 const initialSlots = 64
 
-func (ix *index) home(h uint64) int { return int((h / tableShards) & uint64(len(ix.slots)-1)) }
+func home(a *slotArray, h uint64) int { return int((h / tableShards) & uint64(len(a.s)-1)) }
 
 // newer reports whether a was created after b (seq is a wrapping counter).
 func newer(a, b *Conn) bool { return int32(a.seq-b.seq) > 0 }
 
 func (ix *index) add(c *Conn, h uint64) {
-	if len(ix.slots) == 0 {
-		ix.slots = make([]link, initialSlots)
-	} else if 4*(ix.n+1) > 3*len(ix.slots) {
-		ix.grow()
+	a := ix.arr.Load()
+	if a == nil {
+		a = &slotArray{s: make([]link, initialSlots)}
+		ix.arr.Store(a)
+	} else if 4*(ix.n+ix.tomb+1) > 3*len(a.s) {
+		a = ix.rehash(a)
 	}
-	ix.put(link{c, h})
+	mask := len(a.s) - 1
+	i := home(a, h)
+	for {
+		x := a.s[i].c.Load()
+		if x == nil {
+			break
+		}
+		if x == tombstone {
+			ix.tomb--
+			break
+		}
+		i = (i + 1) & mask
+	}
+	a.s[i].h.Store(h)
+	a.s[i].c.Store(c)
 	ix.n++
 }
 
-func (ix *index) put(l link) {
-	mask := len(ix.slots) - 1
-	i := ix.home(l.h)
-	for ix.slots[i].c != nil {
-		i = (i + 1) & mask
+// rehash moves the entries to a new array, without tombstones, twice as
+// large when they fill more than 3/8 of the old one.
+func (ix *index) rehash(old *slotArray) *slotArray {
+	size := len(old.s)
+	if 8*(ix.n+1) > 3*size {
+		size *= 2
 	}
-	ix.slots[i] = l
-}
-
-func (ix *index) grow() {
-	old := ix.slots
-	ix.slots = make([]link, 2*len(old))
-	for _, l := range old {
-		if l.c != nil {
-			ix.put(l)
+	a := &slotArray{s: make([]link, size)}
+	mask := size - 1
+	for j := range old.s {
+		c := old.s[j].c.Load()
+		if c == nil || c == tombstone {
+			continue
 		}
+		h := old.s[j].h.Load()
+		i := home(a, h)
+		for a.s[i].c.Load() != nil {
+			i = (i + 1) & mask
+		}
+		a.s[i].h.Store(h)
+		a.s[i].c.Store(c)
 	}
+	ix.arr.Store(a)
+	ix.tomb = 0
+	return a
 }
 
-// remove deletes c's slot and shifts the rest of its cluster back, so
-// that no probe sequence is broken (no tombstones).
+// remove replaces c's slot with a tombstone, or with an empty slot at the
+// end of a cluster (and the tombstones just before it too).
 func (ix *index) remove(c *Conn, h uint64) {
-	if len(ix.slots) == 0 {
+	a := ix.arr.Load()
+	if a == nil {
 		return
 	}
-	mask := len(ix.slots) - 1
-	i := ix.home(h)
-	for ix.slots[i].c != c {
-		if ix.slots[i].c == nil {
+	mask := len(a.s) - 1
+	i := home(a, h)
+	for a.s[i].c.Load() != c {
+		if a.s[i].c.Load() == nil {
 			return
 		}
 		i = (i + 1) & mask
 	}
-	for j := i; ; {
-		j = (j + 1) & mask
-		l := ix.slots[j]
-		if l.c == nil {
-			break
-		}
-		// The entry at j may fill the hole at i unless its home lies
-		// cyclically in (i, j].
-		if k := ix.home(l.h); (i <= j && (k <= i || k > j)) || (i > j && k <= i && k > j) {
-			ix.slots[i] = l
-			i = j
+	ix.n--
+	if a.s[(i+1)&mask].c.Load() != nil {
+		a.s[i].c.Store(tombstone)
+		ix.tomb++
+		return
+	}
+	a.s[i].c.Store(nil)
+	for j := (i - 1) & mask; a.s[j].c.Load() == tombstone; j = (j - 1) & mask {
+		a.s[j].c.Store(nil)
+		ix.tomb--
+	}
+}
+
+// each calls f for every entry of the index.
+func (ix *index) each(f func(*Conn)) {
+	a := ix.arr.Load()
+	if a == nil {
+		return
+	}
+	for i := range a.s {
+		if c := a.s[i].c.Load(); c != nil && c != tombstone {
+			f(c)
 		}
 	}
-	ix.slots[i] = link{}
-	ix.n--
 }
 
 // table is the connection table: entries indexed in both directions in
@@ -240,25 +289,26 @@ func (t *table) dropPE(c *Conn) {
 // (ip_vs_conn.c: __ip_vs_conn_in_get).
 func (t *table) lookupIn(af Family, proto uint8, caddr addr16, cport uint16, vaddr addr16, vport uint16) *Conn {
 	h := t.hashKey(af, proto, caddr, cport)
-	s := &t.shards[h%tableShards]
-	s.mu.RLock()
+	a := t.shards[h%tableShards].ix.arr.Load()
+	if a == nil {
+		return nil
+	}
 	var found *Conn
-	if ix := &s.ix; len(ix.slots) > 0 {
-		mask := len(ix.slots) - 1
-		for i := ix.home(h); ix.slots[i].c != nil; i = (i + 1) & mask {
-			l := ix.slots[i]
-			if l.h != h {
-				continue
-			}
-			c := l.c
-			if c.cport == cport && c.vport == vport && c.af == af && c.protocol == proto &&
-				c.caddr == caddr && c.vaddr == vaddr && c.kind.Load()&(ConnTemplate|ConnNoCport) == 0 &&
-				(found == nil || newer(c, found)) {
-				found = c
-			}
+	mask := len(a.s) - 1
+	for i := home(a, h); ; i = (i + 1) & mask {
+		c := a.s[i].c.Load()
+		if c == nil {
+			break
+		}
+		if c == tombstone || a.s[i].h.Load() != h {
+			continue
+		}
+		if c.cport == cport && c.vport == vport && c.af == af && c.protocol == proto &&
+			c.caddr == caddr && c.vaddr == vaddr && c.kind.Load()&ConnNoCport == 0 &&
+			(found == nil || newer(c, found)) {
+			found = c
 		}
 	}
-	s.mu.RUnlock()
 	return found
 }
 
@@ -266,33 +316,33 @@ func (t *table) lookupIn(af Family, proto uint8, caddr addr16, cport uint16, vad
 // ip_vs_conn_out_get): src is the real server (NAT) or virtual address.
 func (t *table) lookupOut(af Family, proto uint8, src addr16, sport uint16, dst addr16, dport uint16) *Conn {
 	h := t.hashKey(af, proto, dst, dport)
-	s := &t.shards[h%tableShards]
-	s.mu.RLock()
+	a := t.shards[h%tableShards].ix.arr.Load()
+	if a == nil {
+		return nil
+	}
 	var found *Conn
-	if ix := &s.ix; len(ix.slots) > 0 {
-		mask := len(ix.slots) - 1
-		for i := ix.home(h); ix.slots[i].c != nil; i = (i + 1) & mask {
-			l := ix.slots[i]
-			if l.h != h {
-				continue
-			}
-			c := l.c
-			kind := c.kind.Load()
-			if c.cport != dport || c.protocol != proto || c.caddr != dst || kind&ConnTemplate != 0 {
-				continue
-			}
-			var match bool
-			if FwdMethod(kind&ConnFwdMask) == FwdMasq {
-				match = c.daf == af && c.daddr == src && c.dport == sport
-			} else {
-				match = c.af == af && c.vaddr == src && c.vport == sport
-			}
-			if match && (found == nil || newer(c, found)) {
-				found = c
-			}
+	mask := len(a.s) - 1
+	for i := home(a, h); ; i = (i + 1) & mask {
+		c := a.s[i].c.Load()
+		if c == nil {
+			break
+		}
+		if c == tombstone || a.s[i].h.Load() != h {
+			continue
+		}
+		if c.cport != dport || c.protocol != proto || c.caddr != dst {
+			continue
+		}
+		var match bool
+		if FwdMethod(c.kind.Load()&ConnFwdMask) == FwdMasq {
+			match = c.daf == af && c.daddr == src && c.dport == sport
+		} else {
+			match = c.af == af && c.vaddr == src && c.vport == sport
+		}
+		if match && (found == nil || newer(c, found)) {
+			found = c
 		}
 	}
-	s.mu.RUnlock()
 	return found
 }
 
@@ -301,23 +351,24 @@ func (t *table) lookupOut(af Family, proto uint8, src addr16, sport uint16, dst 
 func (t *table) lookupTemplate(af Family, proto uint8, snet addr16, vaddr addr16, vport uint16, pe *peData) *Conn {
 	h := t.hashKey(af, proto, snet, 0)
 	s := &t.shards[h%tableShards]
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	ix := &s.tx
-	if len(ix.slots) == 0 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.tx.arr.Load()
+	if a == nil {
 		return nil
 	}
 	var found *Conn
-	mask := len(ix.slots) - 1
-	for i := ix.home(h); ix.slots[i].c != nil; i = (i + 1) & mask {
-		l := ix.slots[i]
-		if l.h != h {
+	mask := len(a.s) - 1
+	for i := home(a, h); ; i = (i + 1) & mask {
+		c := a.s[i].c.Load()
+		if c == nil {
+			break
+		}
+		if c == tombstone || a.s[i].h.Load() != h {
 			continue
 		}
-		c := l.c
 		kind := c.kind.Load()
-		if kind&ConnTemplate == 0 || c.cport != 0 || c.vport != vport || c.af != af || c.protocol != proto ||
-			c.caddr != snet {
+		if c.cport != 0 || c.vport != vport || c.af != af || c.protocol != proto || c.caddr != snet {
 			continue
 		}
 		if proto == ProtoIP {
@@ -346,17 +397,13 @@ func (t *table) lookupTemplate(af Family, proto uint8, snet addr16, vaddr addr16
 // (entries are collected first), so it may lock the entries.
 func (t *table) forEach(f func(c *Conn)) {
 	var all []*Conn
+	add := func(c *Conn) { all = append(all, c) }
 	for i := range t.shards {
 		s := &t.shards[i]
-		s.mu.RLock()
-		for _, ix := range [...]*index{&s.ix, &s.tx} {
-			for _, l := range ix.slots {
-				if l.c != nil {
-					all = append(all, l.c)
-				}
-			}
-		}
-		s.mu.RUnlock()
+		s.mu.Lock()
+		s.ix.each(add)
+		s.tx.each(add)
+		s.mu.Unlock()
 	}
 	for _, c := range all {
 		f(c)

@@ -7,24 +7,34 @@ import (
 )
 
 // probe returns whether ix holds c under hash h, walking h's probe sequence
-// as lookups do (up to the first empty slot).
+// as lookups do (up to the first empty slot, past tombstones).
 func (ix *index) probe(c *Conn, h uint64) bool {
-	if len(ix.slots) == 0 {
+	a := ix.arr.Load()
+	if a == nil {
 		return false
 	}
-	mask := len(ix.slots) - 1
-	for i := ix.home(h); ix.slots[i].c != nil; i = (i + 1) & mask {
-		if ix.slots[i].c == c {
-			return ix.slots[i].h == h
+	mask := len(a.s) - 1
+	for i := home(a, h); a.s[i].c.Load() != nil; i = (i + 1) & mask {
+		if a.s[i].c.Load() == c {
+			return a.s[i].h.Load() == h
 		}
 	}
 	return false
 }
 
+// slots returns the size of ix's slot array.
+func (ix *index) slots() int {
+	if a := ix.arr.Load(); a != nil {
+		return len(a.s)
+	}
+	return 0
+}
+
 // TestIndexAgainstMap: random insertions and removals, with hashes drawn
 // from a small set so that clusters form and wrap around the slot array;
-// after every step each entry is reachable along its probe sequence (the
-// backward shift of remove never breaks one) and the count is right.
+// after every step each entry is reachable along its probe sequence
+// (tombstones and their clearing never break one) and the counts of
+// entries and tombstones are right.
 func TestIndexAgainstMap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	var ix index
@@ -53,10 +63,25 @@ func TestIndexAgainstMap(t *testing.T) {
 		if ix.n != len(live) {
 			t.Fatalf("step %d: n=%d, want %d", step, ix.n, len(live))
 		}
+		var seen, tombs int
+		if a := ix.arr.Load(); a != nil {
+			for i := range a.s {
+				switch a.s[i].c.Load() {
+				case nil:
+				case tombstone:
+					tombs++
+				default:
+					seen++
+				}
+			}
+		}
+		if seen != ix.n || tombs != ix.tomb {
+			t.Fatalf("step %d: %d entries and %d tombstones in the array, counted %d and %d", step, seen, tombs, ix.n, ix.tomb)
+		}
 		if step%97 == 0 || len(live) < 40 {
 			for c, h := range live {
 				if !ix.probe(c, h) {
-					t.Fatalf("step %d: entry unreachable from its home (%d entries, %d slots)", step, len(live), len(ix.slots))
+					t.Fatalf("step %d: entry unreachable from its home (%d entries, %d slots)", step, len(live), ix.slots())
 				}
 			}
 		}
