@@ -8,8 +8,7 @@ import (
 )
 
 const (
-	shardBits   = 6
-	tableShards = 1 << shardBits
+	tableShards = 64
 	// cacheLine pads shard locks apart so that lookups on different shards
 	// do not share a cache line.
 	cacheLine = 64
@@ -28,11 +27,10 @@ const (
 // persistent service, then also probes a small array that stays in cache
 // (the kernel keeps one table; which entries a lookup finds is the same).
 type shard struct {
-	mu  sync.Mutex
-	ix  index  // connections
-	tx  index  // templates
-	seq uint32 // entries created in this shard
-	_   [2*cacheLine - 60]byte
+	mu sync.Mutex
+	ix index // connections
+	tx index // templates
+	_  [2*cacheLine - 56]byte
 }
 
 func (s *shard) indexOf(c *Conn) *index {
@@ -215,19 +213,12 @@ func (t *table) hashKey(af Family, proto uint8, caddr addr16, cport uint16) uint
 
 func (t *table) key(c *Conn) uint64 { return t.hashKey(c.af, c.protocol, c.caddr, c.cport) }
 
-// insert hashes c (ip_vs_conn_hash: at the head of its chain). Its seq
-// counts in its shard (the low bits name the shard): lookups compare the
-// ages of entries of one key, which share a shard, and no counter is
-// shared by all cores.
+// insert hashes c (ip_vs_conn_hash: at the head of its chain). seq
+// orders entries by creation: listings show them in that order, and
+// lookups prefer the newest entry of a key.
 func (t *table) insert(c *Conn) {
-	h := t.key(c)
-	si := h % tableShards
-	s := &t.shards[si]
-	s.mu.Lock()
-	s.seq++
-	c.seq = s.seq<<shardBits | uint32(si)
-	s.indexOf(c).add(c, h)
-	s.mu.Unlock()
+	c.seq = uint32(t.seq.Add(1))
+	t.hash(c)
 	t.counted(c, 1)
 }
 
