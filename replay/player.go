@@ -56,6 +56,24 @@ const (
 // oracle's tool gives up after 50 ms and its socket is closed with FIN.
 const closeDelay = 50 * time.Millisecond
 
+// clientTimeWait is how long the client's own stack keeps a connection it
+// closed first in TIME_WAIT (TCP_TIMEWAIT_LEN).
+const clientTimeWait = 60 * time.Second
+
+// clientSock is a socket of the guest's traffic tool in the client
+// namespace: open until closeAt, then in TIME_WAIT until goneAt. Whether a
+// new attempt from the same address and port sends a SYN at all depends on
+// them (see mayConnect).
+type clientSock struct {
+	dst     netip.AddrPort
+	reuse   bool // SO_REUSEADDR: set by `syn tcp`, not by tcp-open's Go dialer
+	closeAt ipvs.Time
+	goneAt  ipvs.Time
+}
+
+// dialTimeout is the oracle tool's connect timeout for tcp-open.
+const dialTimeout = 5 * time.Second
+
 // oracleSchedulers are the schedulers of the oracle's kernel: all but twos
 // (CONFIG_IP_VS_TWOS is not set in Debian's 6.1 kernel).
 func oracleSchedulers(name string) (ipvs.Scheduler, error) {
@@ -73,6 +91,18 @@ var guestLocal = []string{"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.9.255.254", "1
 // changes the addresses IPVS sees packets for; other ip lines (routes,
 // links, commands in other namespaces) change nothing IPVS decides.
 func (p *Player) ip(args []string) {
+	if len(args) >= 5 && args[0] == "netns" && args[1] == "exec" && args[2] == "c" && args[3] == "sysctl" {
+		// The client's stack: with tcp_max_tw_buckets=0 its closed
+		// sockets skip TIME_WAIT, and a tuple is free again at once.
+		for _, a := range args[4:] {
+			if v, ok := strings.CutPrefix(a, "net.ipv4.tcp_max_tw_buckets="); ok {
+				if n, err := strconv.Atoi(v); err == nil {
+					p.clientNoTW = n == 0
+				}
+			}
+		}
+		return
+	}
 	if len(args) < 3 || (args[0] != "addr" && args[0] != "address" && args[0] != "a") {
 		return
 	}
@@ -133,6 +163,12 @@ type Player struct {
 	events []event
 	evSeq  int
 	step   int
+	// socks are the client tool's sockets by local address and port, and
+	// the latest one of each connection; clientNoTW is set by the client's
+	// tcp_max_tw_buckets=0.
+	socks      map[netip.AddrPort][]*clientSock
+	sockOf     map[packet]*clientSock
+	clientNoTW bool
 
 	// rest is the scenario after the current line, the standard input of
 	// its command; restConsumed is set when a command read it all.
@@ -145,7 +181,7 @@ type Player struct {
 func NewPlayer(w io.Writer) *Player {
 	d := ipvs.NewDirector(&ipvs.Config{Schedulers: oracleSchedulers})
 	p := &Player{Director: d, w: w, listen: map[netip.AddrPort]bool{}, rsAddr: map[netip.Addr]bool{},
-		local: map[netip.Addr]bool{}}
+		local: map[netip.Addr]bool{}, socks: map[netip.AddrPort][]*clientSock{}, sockOf: map[packet]*clientSock{}}
 	p.target = &guestTarget{Director: d}
 	for _, a := range guestLocal {
 		p.local[netip.MustParseAddr(a)] = true
@@ -373,6 +409,9 @@ func (p *Player) traffic(cmd string, args []string) error {
 		return fmt.Errorf("bad port")
 	}
 	pk := packet{src: cip, dst: vip, sport: uint16(cport), dport: uint16(vport), proto: ipvs.ProtoTCP}
+	if cmd != "udp" && !p.mayConnect(pk, cmd == "tcp") {
+		return nil // the client's bind or connect fails: no SYN
+	}
 	switch cmd {
 	case "udp":
 		pk.proto = ipvs.ProtoUDP
@@ -387,6 +426,46 @@ func (p *Player) traffic(cmd string, args []string) error {
 		p.connect(pk, time.Duration(hold*float64(time.Second)), true, 0)
 	}
 	return nil
+}
+
+// mayConnect reports whether the guest's tool gets a SYN out for pk and,
+// if so, records its socket. The client's stack decides (Linux 6.1):
+// bind(2) to an address and port held by another socket fails unless both
+// set SO_REUSEADDR (inet_csk_bind_conflict; TIME_WAIT sockets count); then
+// connect(2) fails on an open connection of the same four-tuple, while one
+// in TIME_WAIT is taken over (tcp_twsk_unique, timestamps on, as between
+// Linux hosts).
+func (p *Player) mayConnect(pk packet, reuse bool) bool {
+	local := netip.AddrPortFrom(pk.src, pk.sport)
+	dst := netip.AddrPortFrom(pk.dst, pk.dport)
+	socks := p.socks[local][:0]
+	for _, s := range p.socks[local] {
+		if p.now < s.goneAt {
+			socks = append(socks, s)
+		}
+	}
+	for _, s := range socks {
+		if !reuse || !s.reuse || (s.dst == dst && p.now < s.closeAt) {
+			p.socks[local] = socks
+			return false
+		}
+	}
+	keep := socks[:0]
+	for _, s := range socks {
+		if s.dst != dst {
+			keep = append(keep, s)
+		}
+	}
+	// Until the attempt's outcome is known: `syn tcp` exits after 50 ms,
+	// tcp-open's dialer gives up after 5 s.
+	until := p.now.Add(closeDelay)
+	if !reuse {
+		until = p.now.Add(dialTimeout)
+	}
+	s := &clientSock{dst: dst, reuse: reuse, closeAt: until, goneAt: until}
+	p.socks[local] = append(keep, s)
+	p.sockOf[pk] = s
+	return true
 }
 
 // send passes one packet through the director: client to virtual address
@@ -430,9 +509,19 @@ func (p *Player) connect(pk packet, hold time.Duration, dial bool, try int) {
 	case masq && p.listen[rs]:
 		p.send(reply, ipvs.TCPSyn|ipvs.TCPAck, lenSynAck, ipvs.DirOut)
 		p.send(pk, ipvs.TCPAck, lenAck, ipvs.DirIn)
+		if s := p.sockOf[pk]; s != nil {
+			s.closeAt = p.now.Add(hold)
+			s.goneAt = s.closeAt
+			if !p.clientNoTW {
+				s.goneAt = s.closeAt.Add(clientTimeWait)
+			}
+		}
 		p.at(p.now.Add(hold), func() { p.close(pk, reply) })
 	case masq && p.rsAddr[rs.Addr()]:
 		p.send(reply, ipvs.TCPRst|ipvs.TCPAck, 40, ipvs.DirOut)
+		if s := p.sockOf[pk]; s != nil {
+			s.closeAt, s.goneAt = p.now, p.now // connection refused
+		}
 	default:
 		// Silent real server: only a dialling client retransmits.
 		p.retrySyn(pk, hold, dial, try)
