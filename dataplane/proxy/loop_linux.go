@@ -510,16 +510,81 @@ func (l *evloop) open(ln *tcpListener, fd int, src netip.AddrPort) {
 			f.outSrc = dst
 		}
 	}
-	if err := l.add(&f.c, unix.EPOLLIN|unix.EPOLLOUT|unix.EPOLLRDHUP|unix.EPOLLET); err != nil {
-		p.cnt.errors.Add(1)
-		resetFd(fd)
-		return
-	}
 	p.flowWG.Add(1)
 	f.prev, f.next = l.flows.prev, &l.flows
 	f.prev.next, l.flows.prev = f, f
 	f.state = flowConnecting
+	if v := p.opts.ProxyProtocol; v == 1 || v == 2 {
+		b := pendPool.Get().(*[]byte)
+		if v == 1 {
+			*b = proxyproto.AppendV1((*b)[:0], f.src, f.dst)
+		} else {
+			*b = proxyproto.AppendV2((*b)[:0], proxyproto.TCP, f.src, f.dst)
+		}
+		f.pend[0], f.poff[0] = b, 0
+	}
+	// Read what the client sent already, as HAProxy does: with its request
+	// in hand, the proxy sends it right after the connect, and the real
+	// server wakes once for the connection and its first data. (Before the
+	// socket is registered: registering reports what is left.)
+	if !f.earlyRead() {
+		return
+	}
+	if err := l.add(&f.c, unix.EPOLLIN|unix.EPOLLOUT|unix.EPOLLRDHUP|unix.EPOLLET); err != nil {
+		p.cnt.errors.Add(1)
+		f.abort()
+		return
+	}
 	f.dial(p.opts.Transparent && src.Addr().Is6() == target.Addr().Is6(), true)
+}
+
+// earlyRead reads the client's first data, kept in pend[0] until the
+// connect completes; it reports false if the flow ended.
+func (f *eflow) earlyRead() bool {
+	l := f.l
+	n, err := unix.Read(f.c.fd, l.buf)
+	switch {
+	case err == unix.EAGAIN:
+		return true
+	case err != nil:
+		l.p.cnt.errors.Add(1)
+		f.feed(ipvs.DirIn, ipvs.TCPRst, 0)
+		f.abort()
+		return false
+	case n == 0:
+		f.eof[0] = true
+		return true
+	}
+	l.p.cnt.bytesIn.Add(uint64(n))
+	f.c.rd = n == len(l.buf) // a full read may leave more
+	b := f.pend[0]
+	if b == nil {
+		b = pendPool.Get().(*[]byte)
+		*b = (*b)[:0]
+		f.pend[0], f.poff[0] = b, 0
+	}
+	*b = append(*b, l.buf[:n]...)
+	f.unfed = n
+	return true
+}
+
+// probe writes the data waiting for the connect: on loopback and fast
+// networks the handshake completes within connect(2), and the data leaves
+// at once. It reports whether the connect completed (or failed).
+func (f *eflow) probe() bool {
+	b := f.pend[0]
+	n, err := rawSend(f.b.fd, (*b)[f.poff[0]:], unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT)
+	if err == unix.EAGAIN {
+		return false // still connecting
+	}
+	if err != nil {
+		f.dialFailed(err)
+		return true
+	}
+	f.poff[0] += n
+	f.connected()
+	f.l.schedule(f)
+	return true
 }
 
 // ---- flows --------------------------------------------------------------------------------------
@@ -541,6 +606,7 @@ type eflow struct {
 	queued   bool
 	counted  bool // in ActiveFlows
 	lastFin1 bool // the last FIN came from the real server
+	unfed    int  // client bytes read before the connect completed, not yet fed to the core
 	deadline time.Time
 
 	conn   *ipvs.Conn
@@ -634,9 +700,12 @@ func (f *eflow) dial(transparent, clientPort bool) {
 		return
 	}
 	if err == nil {
-		// Connected at once (loopback may be): relay what the client sent.
+		// Connected at once: relay what the client sent.
 		f.connected()
 		l.schedule(f)
+		return
+	}
+	if f.pend[0] != nil && f.probe() {
 		return
 	}
 	f.deadline = time.Now().Add(p.opts.DialTimeout)
@@ -695,14 +764,15 @@ func (f *eflow) connected() {
 		f.abort()
 		return
 	}
-	if v := p.opts.ProxyProtocol; v == 1 || v == 2 {
-		b := pendPool.Get().(*[]byte)
-		if v == 1 {
-			*b = proxyproto.AppendV1((*b)[:0], f.src, f.dst)
-		} else {
-			*b = proxyproto.AppendV2((*b)[:0], proxyproto.TCP, f.src, f.dst)
+	if f.unfed > 0 {
+		// The client's data read before the connect completed.
+		n := f.unfed
+		f.unfed = 0
+		if !f.feed(ipvs.DirIn, ipvs.TCPAck|ipvs.TCPPsh, n) {
+			p.cnt.expired.Add(1)
+			f.abort()
+			return
 		}
-		f.pend[0], f.poff[0] = b, 0
 	}
 	f.counted = true
 	p.cnt.activeFlows.Add(1)
@@ -878,9 +948,16 @@ func (f *eflow) move(d int, budget *int) bool {
 		return false
 	}
 	// Write at once from the loop's buffer; keep only what does not fit.
+	// Before a FIN, MSG_MORE holds the data for the FIN to leave in the same
+	// segment (the shutdown or close right after pushes it): one packet and
+	// one wake-up of the receiver less.
 	w := 0
 	if dst.wr {
-		w, err = unix.Write(dst.fd, l.buf[:n])
+		flags := unix.MSG_NOSIGNAL | unix.MSG_DONTWAIT
+		if f.eof[d] {
+			flags |= unix.MSG_MORE
+		}
+		w, err = rawSend(dst.fd, l.buf[:n], flags)
 		if err != nil {
 			if err != unix.EAGAIN {
 				f.ioFailed(dir, err)

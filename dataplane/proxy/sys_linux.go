@@ -80,3 +80,12 @@ func putSockaddr(rsa *unix.RawSockaddrAny, ap netip.AddrPort, zone uint32) (unsa
 	p[0], p[1] = byte(ap.Port()>>8), byte(ap.Port())
 	return unsafe.Pointer(sa), unix.SizeofSockaddrInet6
 }
+
+func rawSend(fd int, b []byte, flags int) (int, error) {
+	r, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)),
+		uintptr(flags), 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
