@@ -581,7 +581,11 @@ func (f *eflow) probe() bool {
 		f.dialFailed(err)
 		return true
 	}
-	f.poff[0] += n
+	if f.poff[0] += n; f.poff[0] == len(*b) {
+		*b = (*b)[:0]
+		pendPool.Put(b)
+		f.pend[0] = nil
+	}
 	f.connected()
 	f.l.schedule(f)
 	return true
@@ -1118,8 +1122,9 @@ func (f *eflow) feed(dir ipvs.Direction, flags uint8, payload int) bool {
 
 // ---- pipes --------------------------------------------------------------------------------------
 
-// pipeSize is a splice pipe's capacity (Linux's default, 16 pages).
-const pipeSize = 64 << 10
+// pipeSize is the capacity asked for a splice pipe (as Go's io.Copy does):
+// a bulk direction moves up to this much per pair of splices.
+const pipeSize = 1 << 20
 
 // maxPipes bounds the idle pipes a loop keeps.
 const maxPipes = 64
@@ -1134,6 +1139,8 @@ func (l *evloop) getPipe() ([2]int, error) {
 	if err := unix.Pipe2(fds[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
 		return [2]int{-1, -1}, err
 	}
+	// A smaller pipe (limits) works too, with more calls.
+	unix.FcntlInt(uintptr(fds[0]), unix.F_SETPIPE_SZ, pipeSize)
 	return fds, nil
 }
 
