@@ -47,11 +47,14 @@ func (s *shard) indexOf(c *Conn) *index {
 // told apart by age: the newest wins, as the kernel's lookups find the
 // newest first (hlist_add_head).
 //
-// Writers hold the shard's lock; readers need none. A slot only ever goes
-// from empty to an entry (hash stored before the pointer), from an entry to
-// a tombstone, or from a tombstone to an entry; entries never move within
-// an array. Growing, or clearing tombstones, fills a new array and
-// publishes it; a reader still walking the old one sees it as it was.
+// Writers hold the shard's lock; readers need none. A slot goes from empty
+// or a tombstone to an entry (hash stored before the pointer), from an
+// entry to a tombstone, or, at the end of a cluster, back to empty; entries
+// never move within an array, so a probe never misses one that stays.
+// Growing, or clearing tombstones, fills a new array and publishes it; a
+// reader still walking the old one sees it as it was. Entries leave the
+// table only while the director is held exclusively (Advance, edits), so
+// packets do not race with removals.
 type index struct {
 	arr  atomic.Pointer[slotArray]
 	n    int // entries
