@@ -52,9 +52,11 @@ func (s *shard) indexOf(c *Conn) *index {
 // entry to a tombstone, or, at the end of a cluster, back to empty; entries
 // never move within an array, so a probe never misses one that stays.
 // Growing, or clearing tombstones, fills a new array and publishes it; a
-// reader still walking the old one sees it as it was. Entries leave the
+// reader still walking the old one sees it as it was. Connections leave the
 // table only while the director is held exclusively (Advance, edits), so
-// packets do not race with removals.
+// packets' lookups do not race with their removal; templates also leave or
+// are re-keyed during packets, under the shard's lock, and are read under
+// it.
 type index struct {
 	arr  atomic.Pointer[slotArray]
 	n    int // entries
