@@ -281,11 +281,10 @@ func (t *table) dropPE(c *Conn) {
 	}
 }
 
-// lookupIn finds a connection (not a template) by its client-side tuple
-// (ip_vs_conn.c: __ip_vs_conn_in_get).
-func (t *table) lookupIn(af Family, proto uint8, caddr addr16, cport uint16, vaddr addr16, vport uint16) *Conn {
-	h := t.hashKey(af, proto, caddr, cport)
-	a := t.shards[h%tableShards].ix.arr.Load()
+// newest returns the newest entry of a under hash h that match accepts,
+// walking h's probe sequence past tombstones up to an empty slot; match
+// runs only for entries whose hash is h.
+func (a *slotArray) newest(h uint64, match func(*Conn) bool) *Conn {
 	if a == nil {
 		return nil
 	}
@@ -294,52 +293,37 @@ func (t *table) lookupIn(af Family, proto uint8, caddr addr16, cport uint16, vad
 	for i := home(a, h); ; i = (i + 1) & mask {
 		c := a.s[i].c.Load()
 		if c == nil {
-			break
+			return found
 		}
-		if c == tombstone || a.s[i].h.Load() != h {
-			continue
-		}
-		if c.cport == cport && c.vport == vport && c.af == af && c.protocol == proto &&
-			c.caddr == caddr && c.vaddr == vaddr && c.kind.Load()&ConnNoCport == 0 &&
-			(found == nil || newer(c, found)) {
+		if c != tombstone && a.s[i].h.Load() == h && match(c) && (found == nil || newer(c, found)) {
 			found = c
 		}
 	}
-	return found
+}
+
+// lookupIn finds a connection (not a template) by its client-side tuple
+// (ip_vs_conn.c: __ip_vs_conn_in_get).
+func (t *table) lookupIn(af Family, proto uint8, caddr addr16, cport uint16, vaddr addr16, vport uint16) *Conn {
+	h := t.hashKey(af, proto, caddr, cport)
+	return t.shards[h%tableShards].ix.arr.Load().newest(h, func(c *Conn) bool {
+		return c.cport == cport && c.vport == vport && c.af == af && c.protocol == proto &&
+			c.caddr == caddr && c.vaddr == vaddr && c.kind.Load()&ConnNoCport == 0
+	})
 }
 
 // lookupOut finds a connection by a reply's tuple (ip_vs_conn.c:
 // ip_vs_conn_out_get): src is the real server (NAT) or virtual address.
 func (t *table) lookupOut(af Family, proto uint8, src addr16, sport uint16, dst addr16, dport uint16) *Conn {
 	h := t.hashKey(af, proto, dst, dport)
-	a := t.shards[h%tableShards].ix.arr.Load()
-	if a == nil {
-		return nil
-	}
-	var found *Conn
-	mask := len(a.s) - 1
-	for i := home(a, h); ; i = (i + 1) & mask {
-		c := a.s[i].c.Load()
-		if c == nil {
-			break
-		}
-		if c == tombstone || a.s[i].h.Load() != h {
-			continue
-		}
+	return t.shards[h%tableShards].ix.arr.Load().newest(h, func(c *Conn) bool {
 		if c.cport != dport || c.protocol != proto || c.caddr != dst {
-			continue
+			return false
 		}
-		var match bool
 		if FwdMethod(c.kind.Load()&ConnFwdMask) == FwdMasq {
-			match = c.daf == af && c.daddr == src && c.dport == sport
-		} else {
-			match = c.af == af && c.vaddr == src && c.vport == sport
+			return c.daf == af && c.daddr == src && c.dport == sport
 		}
-		if match && (found == nil || newer(c, found)) {
-			found = c
-		}
-	}
-	return found
+		return c.af == af && c.vaddr == src && c.vport == sport
+	})
 }
 
 // lookupTemplate finds a template (ip_vs_conn.c: ip_vs_ct_in_get). vaddr
@@ -349,44 +333,23 @@ func (t *table) lookupTemplate(af Family, proto uint8, snet addr16, vaddr addr16
 	s := &t.shards[h%tableShards]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a := s.tx.arr.Load()
-	if a == nil {
-		return nil
-	}
-	var found *Conn
-	mask := len(a.s) - 1
-	for i := home(a, h); ; i = (i + 1) & mask {
-		c := a.s[i].c.Load()
-		if c == nil {
-			break
-		}
-		if c == tombstone || a.s[i].h.Load() != h {
-			continue
-		}
-		kind := c.kind.Load()
+	return s.tx.arr.Load().newest(h, func(c *Conn) bool {
 		if c.cport != 0 || c.vport != vport || c.af != af || c.protocol != proto || c.caddr != snet {
-			continue
+			return false
 		}
 		if proto == ProtoIP {
 			if [4]byte(c.vaddr[:4]) != [4]byte(vaddr[:4]) {
-				continue
+				return false
 			}
 		} else if c.vaddr != vaddr {
-			continue
+			return false
 		}
-		if pe != nil {
-			cpe := t.peOf(c)
-			if cpe == nil || cpe.name != pe.name || cpe.data != pe.data {
-				continue
-			}
-		} else if kind&connHasPE != 0 {
-			continue
+		if pe == nil {
+			return c.kind.Load()&connHasPE == 0
 		}
-		if found == nil || newer(c, found) {
-			found = c
-		}
-	}
-	return found
+		cpe := t.peOf(c)
+		return cpe != nil && cpe.name == pe.name && cpe.data == pe.data
+	})
 }
 
 // forEach calls f for every hashed entry. f runs without table locks held
