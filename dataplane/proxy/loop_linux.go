@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -53,7 +54,9 @@ type endpoint struct {
 type evloop struct {
 	p    *Proxy
 	epfd int
-	wake endpoint // eventfd
+	file *os.File        // epfd, watched by Go's poller
+	rc   syscall.RawConn // of file; nil: wait in epoll_wait
+	wake endpoint        // eventfd
 
 	index int // in Proxy.loops
 
@@ -63,19 +66,20 @@ type evloop struct {
 	dead  bool
 	spare []func()
 
-	eps    []*endpoint // by fd
-	seq    uint32
-	flows  eflow // sentinel of the list of this loop's flows
-	ready  []*eflow
-	next   []*eflow
-	dials  []*eflow // connecting flows, in deadline order (lazily pruned)
-	pipes  [][2]int
-	buf    []byte
-	events [128]unix.EpollEvent
-	rsa    unix.RawSockaddrAny
-	now    ipvs.Time
-	stop   bool
-	done   chan struct{}
+	eps      []*endpoint // by fd
+	seq      uint32
+	flows    eflow // sentinel of the list of this loop's flows
+	ready    []*eflow
+	next     []*eflow
+	dials    []*eflow // connecting flows from dialHead on, in deadline order (lazily pruned)
+	dialHead int
+	pipes    [][2]int
+	buf      []byte
+	events   [128]unix.EpollEvent
+	rsa      unix.RawSockaddrAny
+	now      ipvs.Time
+	stop     bool
+	done     chan struct{}
 }
 
 // startLoops starts the proxy's event loops.
@@ -114,6 +118,12 @@ func newLoop(p *Proxy, index int) (*evloop, error) {
 		unix.Close(efd)
 		unix.Close(epfd)
 		return nil, err
+	}
+	if unix.SetNonblock(epfd, true) == nil {
+		l.file = os.NewFile(uintptr(epfd), "epoll")
+		if rc, err := l.file.SyscallConn(); err == nil {
+			l.rc = rc
+		}
 	}
 	return l, nil
 }
@@ -188,17 +198,11 @@ func (l *evloop) runCmds() {
 func (l *evloop) run() {
 	defer close(l.done)
 	for !l.stop {
-		timeout := -1
+		var n int
 		if len(l.ready) > 0 {
-			timeout = 0
-		} else if d, ok := l.nextDialDeadline(); ok {
-			timeout = int(min(max(0, (d+time.Millisecond-1)/time.Millisecond), 1<<30))
-		}
-		n, err := unix.EpollWait(l.epfd, l.events[:], timeout)
-		if err != nil && err != unix.EINTR {
-			l.p.logf("proxy: epoll_wait: %v", err)
-			time.Sleep(10 * time.Millisecond)
-			continue
+			n = l.poll()
+		} else {
+			n = l.wait()
 		}
 		// One clock reading per batch: the core counts in jiffies.
 		l.now = l.p.now()
@@ -235,7 +239,6 @@ func (l *evloop) run() {
 				l.schedule(ep.f)
 			}
 		}
-		l.expireDials()
 		ready := l.ready
 		l.ready = l.next[:0]
 		for i, f := range ready {
@@ -249,6 +252,43 @@ func (l *evloop) run() {
 		}
 	}
 	l.close()
+}
+
+// poll returns the events ready now.
+func (l *evloop) poll() int {
+	n, err := unix.EpollWait(l.epfd, l.events[:], 0)
+	if err != nil {
+		if err != unix.EINTR {
+			l.p.logf("proxy: epoll_wait: %v", err)
+		}
+		return 0
+	}
+	return n
+}
+
+// wait waits for events. The loop's epoll descriptor is itself watched by
+// Go's poller, so an idle loop parks its goroutine as any network wait
+// does: a loop blocked in epoll_wait would look like a goroutine stuck in a
+// system call, whose P the runtime hands off (and sysmon polls) at every
+// wake-up.
+func (l *evloop) wait() int {
+	if l.rc == nil {
+		n, err := unix.EpollWait(l.epfd, l.events[:], 100)
+		if err != nil {
+			return 0
+		}
+		return n
+	}
+	n := 0
+	err := l.rc.Read(func(uintptr) bool {
+		n = l.poll()
+		return n > 0
+	})
+	if err != nil {
+		// Not pollable after all: wait in the system call.
+		l.rc = nil
+	}
+	return n
 }
 
 func (l *evloop) schedule(f *eflow) {
@@ -278,7 +318,11 @@ func (l *evloop) close() {
 	}
 	l.pipes = nil
 	unix.Close(l.wake.fd)
-	unix.Close(l.epfd)
+	if l.file != nil {
+		l.file.Close()
+	} else {
+		unix.Close(l.epfd)
+	}
 }
 
 // ---- listeners ----------------------------------------------------------------------------------
@@ -716,35 +760,31 @@ func (f *eflow) dial(transparent, clientPort bool) {
 	l.dials = append(l.dials, f)
 }
 
-func (l *evloop) nextDialDeadline() (time.Duration, bool) {
-	for len(l.dials) > 0 {
-		f := l.dials[0]
-		if f.state == flowConnecting {
-			return time.Until(f.deadline), true
-		}
-		l.dials[0] = nil
-		l.dials = l.dials[1:]
-	}
-	l.dials = l.dials[:0:0]
-	return 0, false
-}
-
-// expireDials fails the connects past their deadline.
+// expireDials fails the connects past their deadline (at each sweep: the
+// timeout's precision is the tick).
 func (l *evloop) expireDials() {
 	if len(l.dials) == 0 {
 		return
 	}
 	now := time.Now()
-	for len(l.dials) > 0 {
-		f := l.dials[0]
+	for l.dialHead < len(l.dials) {
+		f := l.dials[l.dialHead]
 		if f.state == flowConnecting && f.deadline.After(now) {
-			return
+			break
 		}
-		l.dials[0] = nil
-		l.dials = l.dials[1:]
+		l.dials[l.dialHead] = nil
+		l.dialHead++
 		if f.state == flowConnecting {
 			f.dialFailed(unix.ETIMEDOUT)
 		}
+	}
+	// Keep the queue's array: compact once its head passed half of it.
+	if l.dialHead == len(l.dials) {
+		l.dials, l.dialHead = l.dials[:0], 0
+	} else if l.dialHead > len(l.dials)/2 {
+		k := copy(l.dials, l.dials[l.dialHead:])
+		clear(l.dials[k:])
+		l.dials, l.dialHead = l.dials[:k], 0
 	}
 }
 
@@ -1165,6 +1205,7 @@ func (p *Proxy) sweepLoops(now ipvs.Time) {
 		posted := l.post(func() {
 			defer wg.Done()
 			l.now = now
+			l.expireDials()
 			for f := l.flows.next; f != &l.flows; {
 				next := f.next
 				l.sweepFlow(f, now)
