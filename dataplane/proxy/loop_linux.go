@@ -138,7 +138,7 @@ func (l *evloop) add(ep *endpoint, events uint32) error {
 		l.eps = append(l.eps, make([]*endpoint, max(64, len(l.eps)))...)
 	}
 	ev := unix.EpollEvent{Events: events, Fd: int32(ep.fd), Pad: int32(ep.seq)}
-	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, ep.fd, &ev); err != nil {
+	if err := sysEpollCtl(l.epfd, unix.EPOLL_CTL_ADD, ep.fd, &ev); err != nil {
 		return err
 	}
 	l.eps[ep.fd] = ep
@@ -256,7 +256,7 @@ func (l *evloop) run() {
 
 // poll returns the events ready now.
 func (l *evloop) poll() int {
-	n, err := unix.EpollWait(l.epfd, l.events[:], 0)
+	n, err := sysEpollPoll(l.epfd, l.events[:])
 	if err != nil {
 		if err != unix.EINTR {
 			l.p.logf("proxy: epoll_wait: %v", err)
@@ -586,7 +586,7 @@ func (l *evloop) open(ln *tcpListener, fd int, src netip.AddrPort) {
 // connect completes; it reports false if the flow ended.
 func (f *eflow) earlyRead() bool {
 	l := f.l
-	n, err := unix.Read(f.c.fd, l.buf)
+	n, err := sysRead(f.c.fd, l.buf)
 	switch {
 	case err == unix.EAGAIN:
 		return true
@@ -694,7 +694,7 @@ func (f *eflow) dial(transparent, clientPort bool) {
 	if v6 {
 		family = unix.AF_INET6
 	}
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fd, err := sysSocket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 	if err != nil {
 		f.dialFailed(err)
 		return
@@ -702,7 +702,7 @@ func (f *eflow) dial(transparent, clientPort bool) {
 	f.b.fd = fd
 	// Small messages must leave at once (Nagle would hold a second one until
 	// the first is acknowledged).
-	if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
+	if err := sysSetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
 		f.dialFailed(err)
 		return
 	}
@@ -733,7 +733,7 @@ func (f *eflow) dial(transparent, clientPort bool) {
 	case nil, unix.EINPROGRESS:
 	case unix.EADDRINUSE:
 		if transparent && clientPort {
-			unix.Close(fd)
+			sysClose(fd)
 			f.b.fd = -1
 			f.dial(true, false)
 			return
@@ -882,7 +882,7 @@ func (f *eflow) move(d int, budget *int) bool {
 		if !dst.wr {
 			return false
 		}
-		n, err := unix.Write(dst.fd, (*b)[f.poff[d]:])
+		n, err := rawSend(dst.fd, (*b)[f.poff[d]:], unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT)
 		if err != nil {
 			if err == unix.EAGAIN {
 				dst.wr = false
@@ -904,7 +904,7 @@ func (f *eflow) move(d int, budget *int) bool {
 		if !dst.wr {
 			return false
 		}
-		n, err := unix.Splice(f.pipes[d][0], nil, dst.fd, nil, f.inPipe[d], unix.SPLICE_F_NONBLOCK|unix.SPLICE_F_MOVE)
+		n, err := sysSplice(f.pipes[d][0], dst.fd, f.inPipe[d])
 		if err != nil {
 			if err == unix.EAGAIN {
 				dst.wr = false
@@ -913,7 +913,7 @@ func (f *eflow) move(d int, budget *int) bool {
 			f.ioFailed(dir, err)
 			return false
 		}
-		f.inPipe[d] -= int(n)
+		f.inPipe[d] -= n
 		if f.inPipe[d] > 0 {
 			dst.wr = false
 			return false
@@ -939,14 +939,12 @@ func (f *eflow) move(d int, budget *int) bool {
 				return false
 			}
 		}
-		var m int64
-		m, err = unix.Splice(src.fd, nil, f.pipes[d][1], nil, pipeSize, unix.SPLICE_F_NONBLOCK|unix.SPLICE_F_MOVE)
-		n = int(m)
+		n, err = sysSplice(src.fd, f.pipes[d][1], pipeSize)
 		// A pipe may hold less than pipeSize: only EAGAIN tells that the
 		// socket is drained.
 		full = true
 	} else {
-		n, err = unix.Read(src.fd, l.buf)
+		n, err = sysRead(src.fd, l.buf)
 		full = n == len(l.buf)
 	}
 	if err != nil {
@@ -1066,7 +1064,7 @@ func (f *eflow) passFin(d int) {
 		f.finish(false)
 		return
 	}
-	if err := unix.Shutdown(dst.fd, unix.SHUT_WR); err != nil {
+	if err := sysShutdown(dst.fd, unix.SHUT_WR); err != nil {
 		f.l.p.cnt.errors.Add(1)
 		f.abort()
 	}
@@ -1107,7 +1105,7 @@ func (f *eflow) finish(reset bool) {
 		if reset {
 			resetFd(ep.fd)
 		} else {
-			unix.Close(ep.fd)
+			sysClose(ep.fd)
 		}
 		ep.fd = -1
 	}
@@ -1189,8 +1187,8 @@ func (l *evloop) putPipe(pp [2]int, empty bool) {
 		l.pipes = append(l.pipes, pp)
 		return
 	}
-	unix.Close(pp[0])
-	unix.Close(pp[1])
+	sysClose(pp[0])
+	sysClose(pp[1])
 }
 
 // ---- sweep and shutdown -------------------------------------------------------------------------
@@ -1261,10 +1259,7 @@ func (p *Proxy) stopLoops() {
 // ---- system calls without allocations ----------------------------------------------------------
 
 // resetFd closes fd with a RST.
-func resetFd(fd int) {
-	unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
-	unix.Close(fd)
-}
+func resetFd(fd int) { sysReset(fd) }
 
 // useLoops selects the event-loop engine; tests turn it off to run the
 // goroutine engine.
