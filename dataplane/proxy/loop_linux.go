@@ -74,6 +74,7 @@ type evloop struct {
 	dials    []*eflow // connecting flows from dialHead on, in deadline order (lazily pruned)
 	dialHead int
 	pipes    [][2]int
+	free     []*eflow // finished flows, for reuse
 	buf      []byte
 	events   [128]unix.EpollEvent
 	rsa      unix.RawSockaddrAny
@@ -542,7 +543,8 @@ func (l *evloop) open(ln *tcpListener, fd int, src netip.AddrPort) {
 		resetFd(fd)
 		return
 	}
-	f := &eflow{l: l, conn: res.Conn, mark: mark, src: src, dst: dst, target: target}
+	f := l.newFlow()
+	f.conn, f.mark, f.src, f.dst, f.target = res.Conn, mark, src, dst, target
 	f.c = endpoint{fd: fd, kind: epClient, f: f, wr: true}
 	f.b = endpoint{fd: -1, kind: epBack, f: f}
 	f.pipes[0], f.pipes[1] = [2]int{-1, -1}, [2]int{-1, -1}
@@ -665,8 +667,10 @@ type eflow struct {
 	dest   netip.AddrPort // real server as the core knows it
 	target netip.AddrPort // where the proxy connects
 	outSrc netip.AddrPort // source of DirOut packets
-	// expires is when the core entry is expected to expire.
+	// expires is when the core entry is expected to expire; fedAt is when
+	// the core last heard of the flow.
 	expires ipvs.Time
+	fedAt   ipvs.Time
 
 	// Per direction: data read and not yet written (pend, from pendPool),
 	// the bytes in the direction's splice pipe, whether its source sent its
@@ -808,16 +812,10 @@ func (f *eflow) connected() {
 		f.abort()
 		return
 	}
-	if f.unfed > 0 {
-		// The client's data read before the connect completed.
-		n := f.unfed
-		f.unfed = 0
-		if !f.feed(ipvs.DirIn, ipvs.TCPAck|ipvs.TCPPsh, n) {
-			p.cnt.expired.Add(1)
-			f.abort()
-			return
-		}
-	}
+	// The client's data read before the connect completed is reported
+	// from now on.
+	f.unrep[0] += int64(f.unfed)
+	f.unfed = 0
 	f.counted = true
 	p.cnt.activeFlows.Add(1)
 	p.cnt.forwarded.Add(1)
@@ -972,22 +970,20 @@ func (f *eflow) move(d int, budget *int) bool {
 	} else {
 		l.p.cnt.bytesOut.Add(uint64(n))
 	}
+	// The core hears of the data at most once a jiffy (its clock's unit:
+	// the entry's timer is as fresh), or per chunk; the rest goes with the
+	// next report, the FIN (in the same packet) or the sweep. A call into
+	// the core per message is not needed.
+	f.unrep[d] += int64(n)
+	if (l.now.Sub(f.fedAt) >= ipvs.Jiffy || f.unrep[d] >= l.p.opts.ChunkSize) && !f.report(d) {
+		return false
+	}
 	if f.bulk[d] {
 		f.inPipe[d] = n
-		f.unrep[d] += int64(n)
-		if f.unrep[d] >= l.p.opts.ChunkSize {
-			if !f.report(d) {
-				return false
-			}
-		}
 		return true
 	}
 	if full {
 		f.bulk[d] = true // bulk: splice from now on
-	}
-	if !f.feed(dir, ipvs.TCPAck|ipvs.TCPPsh, n) {
-		f.expire()
-		return false
 	}
 	// Write at once from the loop's buffer; keep only what does not fit.
 	// Before a FIN, MSG_MORE holds the data for the FIN to leave in the same
@@ -1040,9 +1036,6 @@ func (f *eflow) report(d int) bool {
 // closes both sockets (each has been read to its end, so close sends a
 // FIN): no shutdown call is needed for it.
 func (f *eflow) passFin(d int) {
-	if !f.report(d) {
-		return
-	}
 	dir := ipvs.DirIn
 	dst := &f.b
 	if d == 1 {
@@ -1050,7 +1043,11 @@ func (f *eflow) passFin(d int) {
 	}
 	f.shut[d] = true
 	f.lastFin1 = d == 1
-	if !f.feed(dir, ipvs.TCPFin|ipvs.TCPAck, 0) {
+	// The data not yet reported goes with the FIN, as the last segment
+	// often carries both.
+	n := f.unrep[d]
+	f.unrep[d] = 0
+	if !f.feed(dir, ipvs.TCPFin|ipvs.TCPAck|psh(n), int(min(n, 1<<30))) {
 		f.expire()
 		return
 	}
@@ -1070,10 +1067,19 @@ func (f *eflow) passFin(d int) {
 	}
 }
 
+func psh(n int64) uint8 {
+	if n > 0 {
+		return ipvs.TCPPsh
+	}
+	return 0
+}
+
 // ioFailed ends the flow after a reset or I/O error on either side.
 func (f *eflow) ioFailed(dir ipvs.Direction, _ error) {
 	f.l.p.cnt.errors.Add(1)
-	f.feed(dir, ipvs.TCPRst, 0)
+	if f.report(0) && f.report(1) {
+		f.feed(dir, ipvs.TCPRst, 0)
+	}
 	f.abort()
 }
 
@@ -1126,6 +1132,12 @@ func (f *eflow) finish(reset bool) {
 		l.p.cnt.activeFlows.Add(-1)
 	}
 	l.p.flowWG.Done()
+	if !f.queued && len(l.free) < maxFree {
+		// Reused by a later connection (a flow still queued is left to
+		// the collector).
+		*f = eflow{}
+		l.free = append(l.free, f)
+	}
 }
 
 // feed reports one packet of the flow to the core and reports whether the
@@ -1155,7 +1167,24 @@ func (f *eflow) feed(dir ipvs.Direction, flags uint8, payload int) bool {
 		return false
 	}
 	f.expires = now.Add(f.l.p.stateTimeout(f.conn.StateName()))
+	f.fedAt = now
 	return true
+}
+
+// maxFree bounds the finished flows a loop keeps for reuse.
+const maxFree = 1024
+
+func (l *evloop) newFlow() *eflow {
+	var f *eflow
+	if n := len(l.free); n > 0 {
+		f = l.free[n-1]
+		l.free[n-1] = nil
+		l.free = l.free[:n-1]
+	} else {
+		f = new(eflow)
+	}
+	f.l = l
+	return f
 }
 
 // ---- pipes --------------------------------------------------------------------------------------
@@ -1221,7 +1250,10 @@ func (l *evloop) sweepFlow(f *eflow, now ipvs.Time) {
 	if f.conn == nil || f.state != flowRelay {
 		return
 	}
-	if !f.report(0) || !f.report(1) {
+	// Data not yet reported refreshes the entry's timer as of now: only
+	// if it is recent (within a tick), so that an idle flow's entry is not
+	// kept beyond its timeout; older data waits for the flow's next report.
+	if now.Sub(f.fedAt) <= l.p.opts.Tick && (!f.report(0) || !f.report(1)) {
 		return
 	}
 	if d := f.conn.Dest(); f.expires > now && (d == nil || d.Available()) {
