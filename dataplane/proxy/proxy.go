@@ -16,10 +16,16 @@
 // kernel, which packets the director sees: replies are fed to the core for
 // NAT (masquerading) real servers only.
 //
-// What differs from the kernel: a relay reports its data to the core per
-// chunk (Options.ChunkSize, or at least every half of the shortest data
-// timeout), so the core's packet counts are chunk counts and its byte
-// counts lag by up to a chunk; a refused or dropped connection is reset,
+// On Linux, TCP is served by event loops as HAProxy does it (one goroutine
+// per GOMAXPROCS on its own epoll set, non-blocking sockets, no goroutine per
+// connection, small messages through the loop's buffer, splice for bulk);
+// elsewhere by a goroutine per connection.
+//
+// What differs from the kernel: a relay reports its data to the core in
+// batches (on Linux at most once a jiffy per flow direction, per
+// Options.ChunkSize bytes and with the FIN; elsewhere per chunk, or at least
+// every half of the shortest data timeout), so the core's packet counts are
+// batch counts and its byte counts lag; a refused or dropped connection is reset,
 // where the kernel would send ICMP unreachable or stay silent; UDP services
 // are served on Linux only, and without TPROXY.
 package proxy
@@ -67,9 +73,10 @@ type Options struct {
 	// (IP_TRANSPARENT; Linux only, needs CAP_NET_ADMIN and policy routing
 	// that delivers the real servers' replies locally).
 	Transparent bool
-	// ChunkSize is how many bytes a TCP relay moves between two reports to
-	// the core; 0 means 1 MiB. A relay also reports at least every half
-	// timeout, so slow flows keep their entries alive.
+	// ChunkSize is how many bytes a TCP relay moves at most between two
+	// reports to the core; 0 means 1 MiB. A relay also reports at least
+	// every half timeout (on Linux, the first data of every jiffy), so slow
+	// flows keep their entries alive.
 	ChunkSize int64
 	// Logf, if set, receives unusual events (accept errors, refused
 	// connects are counted but not logged).
