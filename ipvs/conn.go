@@ -66,9 +66,9 @@ type Conn struct {
 	tnext, tprev *Conn
 }
 
-// stripe is the entry's stripe for striped counters: from its client
-// address and port, as stripeOf picks a packet's.
-func (c *Conn) stripe() uint { return uint(c.caddr[3]) ^ uint(c.caddr[15]) ^ uint(c.cport) }
+// stripe is the entry's stripe for striped counters and its timer wheel:
+// from its client address and port, as stripeOf picks a packet's.
+func (c *Conn) stripe() uint { return stripeFor(c.caddr, c.cport) }
 
 // Private kind bits, above the kernel's flags.
 const (

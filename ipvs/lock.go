@@ -41,13 +41,16 @@ func (l *dirLock) rlockAt(i uint) { l.s[i%lockStripes].RLock() }
 
 func (l *dirLock) runlockAt(i uint) { l.s[i%lockStripes].RUnlock() }
 
-// stripeOf picks a packet's stripe from its client's address and port (a
-// flow keeps its stripe; flows spread over stripes).
+// stripeOf picks a packet's stripe from its client's address and port, as
+// its connection's (Conn.stripe): a flow keeps its stripe, flows spread
+// over stripes.
 func stripeOf(p *Packet) uint {
-	a, port := p.Src, p.SrcPort
 	if p.Dir == DirOut {
-		a, port = p.Dst, p.DstPort
+		return stripeFor(pack(p.Dst), p.DstPort)
 	}
-	b := a.As16()
-	return uint(b[15]) ^ uint(b[14])>>3 ^ uint(port)
+	return stripeFor(pack(p.Src), p.SrcPort)
+}
+
+func stripeFor(caddr addr16, cport uint16) uint {
+	return uint(caddr[3]) ^ uint(caddr[15]) ^ uint(cport)
 }

@@ -580,11 +580,12 @@ func unbindDest(c *Conn) {
 
 // connStats mirrors ip_vs_core.c: ip_vs_conn_stats.
 func (d *Director) connStats(c *Conn, s *Service) {
+	st := c.stripe()
 	if c.dest != nil {
-		c.dest.stats.countConn(c.stripe())
+		c.dest.stats.countConn(st)
 	}
-	s.stats.countConn(c.stripe())
-	d.stats.countConn(c.stripe())
+	s.stats.countConn(st)
+	d.stats.countConn(st)
 }
 
 // inStats mirrors ip_vs_core.c: ip_vs_in_stats.
