@@ -283,7 +283,8 @@ func (t *table) dropPE(c *Conn) {
 
 // newest returns the newest entry of a under hash h that match accepts,
 // walking h's probe sequence past tombstones up to an empty slot; match
-// runs only for entries whose hash is h.
+// runs only for entries whose hash is h. Lookups skip an entry being freed
+// (as __ip_vs_conn_get fails once its last reference is gone).
 func (a *slotArray) newest(h uint64, match func(*Conn) bool) *Conn {
 	if a == nil {
 		return nil
@@ -307,7 +308,7 @@ func (t *table) lookupIn(af Family, proto uint8, caddr addr16, cport uint16, vad
 	h := t.hashKey(af, proto, caddr, cport)
 	return t.shards[h%tableShards].ix.arr.Load().newest(h, func(c *Conn) bool {
 		return c.cport == cport && c.vport == vport && c.af == af && c.protocol == proto &&
-			c.caddr == caddr && c.vaddr == vaddr && c.kind.Load()&ConnNoCport == 0
+			c.caddr == caddr && c.vaddr == vaddr && c.kind.Load()&(ConnNoCport|connUnlinked) == 0
 	})
 }
 
@@ -316,10 +317,11 @@ func (t *table) lookupIn(af Family, proto uint8, caddr addr16, cport uint16, vad
 func (t *table) lookupOut(af Family, proto uint8, src addr16, sport uint16, dst addr16, dport uint16) *Conn {
 	h := t.hashKey(af, proto, dst, dport)
 	return t.shards[h%tableShards].ix.arr.Load().newest(h, func(c *Conn) bool {
-		if c.cport != dport || c.protocol != proto || c.caddr != dst {
+		kind := c.kind.Load()
+		if c.cport != dport || c.protocol != proto || c.caddr != dst || kind&connUnlinked != 0 {
 			return false
 		}
-		if FwdMethod(c.kind.Load()&ConnFwdMask) == FwdMasq {
+		if FwdMethod(kind&ConnFwdMask) == FwdMasq {
 			return c.daf == af && c.daddr == src && c.dport == sport
 		}
 		return c.af == af && c.vaddr == src && c.vport == sport
