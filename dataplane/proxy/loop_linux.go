@@ -441,10 +441,11 @@ func zoneIndex(a netip.Addr) uint32 {
 
 // ---- accept -------------------------------------------------------------------------------------
 
-// acceptBudget bounds the connections a loop accepts per wake-up, so that
-// established flows are served between bursts (the listener is level
-// triggered: what is left wakes the loop again).
-const acceptBudget = 64
+// acceptBudget bounds the connections a loop accepts per event of a
+// listener. The listener is level-triggered: what is left is reported again
+// by the next epoll_wait, which the loop makes anyway, where accepting until
+// EAGAIN would cost a failing accept4 per wake-up. As HAProxy, one.
+const acceptBudget = 1
 
 func (l *evloop) accept(ln *tcpListener) {
 	p := l.p
@@ -875,23 +876,21 @@ func (f *eflow) move(d int, budget *int) bool {
 		dir = ipvs.DirOut
 	}
 	l := f.l
-	// Flush what the destination could not take.
+	// Flush what the destination could not take. Only EAGAIN means that
+	// it is full (and arms its next EPOLLOUT edge): a short count is
+	// retried at once (splice to a socket may stop short with room left).
 	if b := f.pend[d]; b != nil {
 		if !dst.wr {
 			return false
 		}
-		n, err := rawSend(dst.fd, (*b)[f.poff[d]:], unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT)
+		n, err := sendAll(dst.fd, (*b)[f.poff[d]:], unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT)
+		f.poff[d] += n
 		if err != nil {
 			if err == unix.EAGAIN {
 				dst.wr = false
 				return false
 			}
 			f.ioFailed(dir, err)
-			return false
-		}
-		f.poff[d] += n
-		if f.poff[d] < len(*b) {
-			dst.wr = false
 			return false
 		}
 		*b = (*b)[:0]
@@ -902,18 +901,14 @@ func (f *eflow) move(d int, budget *int) bool {
 		if !dst.wr {
 			return false
 		}
-		n, err := sysSplice(f.pipes[d][0], dst.fd, f.inPipe[d])
+		n, err := spliceAll(f.pipes[d][0], dst.fd, f.inPipe[d])
+		f.inPipe[d] -= n
 		if err != nil {
 			if err == unix.EAGAIN {
 				dst.wr = false
 				return false
 			}
 			f.ioFailed(dir, err)
-			return false
-		}
-		f.inPipe[d] -= n
-		if f.inPipe[d] > 0 {
-			dst.wr = false
 			return false
 		}
 	}
@@ -995,13 +990,10 @@ func (f *eflow) move(d int, budget *int) bool {
 		if f.eof[d] {
 			flags |= unix.MSG_MORE
 		}
-		w, err = rawSend(dst.fd, l.buf[:n], flags)
-		if err != nil {
-			if err != unix.EAGAIN {
-				f.ioFailed(dir, err)
-				return false
-			}
-			w = 0
+		w, err = sendAll(dst.fd, l.buf[:n], flags)
+		if err != nil && err != unix.EAGAIN {
+			f.ioFailed(dir, err)
+			return false
 		}
 	}
 	if w < n {

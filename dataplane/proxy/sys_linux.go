@@ -162,3 +162,33 @@ func sysReset(fd int) {
 	unix.RawSyscall6(unix.SYS_SETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_LINGER, uintptr(unsafe.Pointer(&l)), unsafe.Sizeof(l), 0)
 	sysClose(fd)
 }
+
+// sendAll sends b until it is all sent or a call fails (EAGAIN: the socket
+// is full); it returns what was sent.
+func sendAll(fd int, b []byte, flags int) (int, error) {
+	sent := 0
+	for sent < len(b) {
+		n, err := rawSend(fd, b[sent:], flags)
+		if err != nil {
+			return sent, err
+		}
+		sent += n
+	}
+	return sent, nil
+}
+
+// spliceAll moves n bytes from the pipe to the socket, as sendAll.
+func spliceAll(pipe, fd, n int) (int, error) {
+	moved := 0
+	for moved < n {
+		m, err := sysSplice(pipe, fd, n-moved)
+		if err != nil {
+			return moved, err
+		}
+		if m == 0 {
+			return moved, unix.EPIPE
+		}
+		moved += m
+	}
+	return moved, nil
+}
