@@ -79,6 +79,7 @@ type evloop struct {
 	events   [128]unix.EpollEvent
 	rsa      unix.RawSockaddrAny
 	now      ipvs.Time
+	lastGap  time.Duration // the last wait for events
 	stop     bool
 	done     chan struct{}
 }
@@ -280,6 +281,24 @@ func (l *evloop) wait() int {
 		}
 		return n
 	}
+	// Busy polling, adaptive: while events come closer together than
+	// Options.BusyPoll, an idle loop polls that long before it parks. Under
+	// load this saves a park and a wake-up per burst, and the sockets' peers
+	// an IPI each to wake the loop's core; once a poll finds nothing in
+	// time, the loop parks and polls again only after a short wait.
+	spin := l.p.opts.BusyPoll
+	t0 := time.Now()
+	if spin > 0 && l.lastGap < spin {
+		for {
+			if n := l.poll(); n > 0 {
+				l.lastGap = time.Since(t0)
+				return n
+			}
+			if time.Since(t0) >= spin {
+				break
+			}
+		}
+	}
 	n := 0
 	err := l.rc.Read(func(uintptr) bool {
 		n = l.poll()
@@ -289,6 +308,7 @@ func (l *evloop) wait() int {
 		// Not pollable after all: wait in the system call.
 		l.rc = nil
 	}
+	l.lastGap = time.Since(t0)
 	return n
 }
 
