@@ -18,8 +18,9 @@
 //
 // On Linux, TCP is served by event loops as HAProxy does it (one goroutine
 // per GOMAXPROCS on its own epoll set, non-blocking sockets, no goroutine per
-// connection, small messages through the loop's buffer, splice for bulk);
-// elsewhere by a goroutine per connection.
+// connection, small messages through the loop's buffer, splice for bulk,
+// adaptive busy polling under load); elsewhere by a goroutine per
+// connection.
 //
 // What differs from the kernel: a relay reports its data to the core in
 // batches (on Linux at most once a jiffy per flow direction, per
