@@ -43,6 +43,8 @@ func run(args []string) error {
 	demoAddr := fs.String("demo-listen", "127.0.0.1:8080", "virtual service address of the embedded demo")
 	drain := fs.Duration("drain", 10*time.Second, "bound on draining flows at SIGTERM")
 	runDemo := fs.Bool("demo", true, "run the embedded demo (three loopback backends behind -demo-listen)")
+	busyPoll := fs.Duration("busy-poll", 50*time.Microsecond,
+		"how long an idle event loop polls before it sleeps while events come that close together (Linux; 0 or less: never)")
 	obs := addObservabilityFlags(fs) // -http, -events: http.go
 	cf := addConfigFlags(fs)         // -config, -check-config, -import-keepalived: config.go
 	if err := fs.Parse(args); err != nil {
@@ -63,7 +65,11 @@ func run(args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	d := ipvs.NewDirector(&ipvs.Config{Schedulers: sched.New})
-	px := proxy.New(d, proxy.Options{Clock: proxy.SystemClock, Logf: func(f string, a ...any) { log.Warn(fmt.Sprintf(f, a...)) }})
+	if *busyPoll <= 0 {
+		*busyPoll = -1 // proxy.Options: a negative value never polls, 0 is the default
+	}
+	px := proxy.New(d, proxy.Options{Clock: proxy.SystemClock, BusyPoll: *busyPoll,
+		Logf: func(f string, a ...any) { log.Warn(fmt.Sprintf(f, a...)) }})
 	ctl := control.New(d, proxy.SystemClock, proxyPlane{px}, log)
 	health := &healthRunner{obs: obs, log: log}
 	defer health.Stop()
