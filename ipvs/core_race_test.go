@@ -228,3 +228,93 @@ func TestConcurrentTemplateInvalidation(t *testing.T) {
 		t.Fatalf("%d entries left after 3 idle hours", c)
 	}
 }
+
+// TestLookupDuringChurn pins the lock-free lookup (table.go: index): while
+// goroutines create connections and time advances so that others expire
+// (slots turn to tombstones, arrays are rebuilt and grow), a connection
+// that stays in the table is found by every lookup, never missed. Run it
+// with -race.
+func TestLookupDuringChurn(t *testing.T) {
+	r := newRig(t, nil)
+	k := r.addSvc(tcpSvc("10.0.0.1:80"), "rr")
+	for _, d := range []string{"10.8.1.1:80", "10.8.1.2:80", "10.8.1.3:80"} {
+		r.addDest(k, d)
+	}
+	vip := netip.MustParseAddr("10.0.0.1")
+	// Stable connections: established (900 s), the churn lives 60 s.
+	stable := make([]ipvs.Packet, 300)
+	for i := range stable {
+		cl := netip.AddrFrom4([4]byte{10, 7, byte(i >> 8), byte(i)})
+		p := ipvs.Packet{Protocol: ipvs.ProtoTCP, Src: cl, SrcPort: 2000, Dst: vip, DstPort: 80, TCPFlags: ipvs.TCPSyn, Len: 60}
+		res := r.d.Process(&p, 0)
+		if !res.New {
+			t.Fatalf("stable %d: %v", i, res.Reason)
+		}
+		rs := res.Conn.DestAddrPort()
+		reply := ipvs.Packet{Protocol: ipvs.ProtoTCP, Dir: ipvs.DirOut, Src: rs.Addr(), SrcPort: rs.Port(), Dst: cl, DstPort: 2000,
+			TCPFlags: ipvs.TCPSyn | ipvs.TCPAck, Len: 60}
+		r.d.Process(&reply, 0)
+		p.TCPFlags = ipvs.TCPAck
+		r.d.Process(&p, 0)
+		stable[i] = p
+	}
+	iters := 20000
+	if testing.Short() {
+		iters = 2000
+	}
+	var now atomic.Int64
+	var wg sync.WaitGroup
+	var missed atomic.Int64
+	done := make(chan struct{})
+	for w := 0; w < 2; w++ {
+		wg.Add(1)
+		go func(w int) { // churn
+			defer wg.Done()
+			for i := 0; i < iters; i++ {
+				cl := netip.AddrFrom4([4]byte{10, 9, byte(w), byte(i >> 8)})
+				p := ipvs.Packet{Protocol: ipvs.ProtoTCP, Src: cl, SrcPort: uint16(1024 + i&0xff), Dst: vip, DstPort: 80,
+					TCPFlags: ipvs.TCPSyn, Len: 60}
+				r.d.Process(&p, ipvs.Time(now.Load()))
+			}
+		}(w)
+	}
+	wg.Add(1)
+	go func() { // time: 1 s per step, up to 400 s (the churn expires, the stable stay)
+		defer wg.Done()
+		for s := 1; s <= 400; s++ {
+			now.Store(int64(time.Duration(s) * time.Second))
+			r.d.Advance(ipvs.Time(now.Load()))
+			time.Sleep(50 * time.Microsecond)
+		}
+	}()
+	var lwg sync.WaitGroup
+	for l := 0; l < 2; l++ {
+		lwg.Add(1)
+		go func() { // lookups until the others are done
+			defer lwg.Done()
+			for {
+				for i := range stable {
+					if r.d.Lookup(&stable[i]) == nil {
+						missed.Add(1)
+					}
+				}
+				select {
+				case <-done:
+					return
+				default:
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(done)
+	lwg.Wait()
+	if n := missed.Load(); n != 0 {
+		t.Fatalf("%d lookups of connections in the table found nothing", n)
+	}
+	for i := range stable {
+		if r.d.Lookup(&stable[i]) == nil {
+			t.Fatalf("stable connection %d gone", i)
+		}
+	}
+}
