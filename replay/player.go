@@ -499,7 +499,12 @@ func (p *Player) connect(pk packet, hold time.Duration, dial bool, try int) {
 		return
 	}
 	if r.Verdict != ipvs.VerdictForward || r.Conn == nil {
-		return // refused (RST from the director's stack or ICMP): the attempt ends
+		// Refused (RST from the director's stack or ICMP): the attempt
+		// ends and the client's socket with it.
+		if s := p.sockOf[pk]; s != nil {
+			s.closeAt, s.goneAt = p.now, p.now
+		}
+		return
 	}
 	c := r.Conn
 	rs := c.DestAddrPort()
