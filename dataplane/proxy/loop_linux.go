@@ -1152,27 +1152,16 @@ func (f *eflow) finish(reset bool) {
 	}
 }
 
-// feed reports one packet of the flow to the core and reports whether the
-// flow's entry is still there. Packets from the real server are seen by a
-// NAT director only; for other forwarding methods the client's
-// acknowledgement of them is reported instead.
+// feed reports one segment of the flow to the core (see flowPacket) and
+// reports whether the flow's entry is still there.
 func (f *eflow) feed(dir ipvs.Direction, flags uint8, payload int) bool {
 	if f.conn == nil {
 		return true // bypass: no entry to drive
 	}
-	pkt := ipvs.Packet{Protocol: ipvs.ProtoTCP, Mark: f.mark, Dir: dir, TCPFlags: flags}
-	if dir == ipvs.DirOut && !f.nat {
-		if flags&(ipvs.TCPSyn|ipvs.TCPRst) != 0 {
-			return true
-		}
-		dir, pkt.Dir, pkt.TCPFlags, payload = ipvs.DirIn, ipvs.DirIn, ipvs.TCPAck, 0
+	pkt, ok := flowPacket(dir, flags, payload, f.mark, f.nat, f.src, f.dst, f.outSrc)
+	if !ok {
+		return true
 	}
-	if dir == ipvs.DirIn {
-		pkt.Src, pkt.SrcPort, pkt.Dst, pkt.DstPort = f.src.Addr(), f.src.Port(), f.dst.Addr(), f.dst.Port()
-	} else {
-		pkt.Src, pkt.SrcPort, pkt.Dst, pkt.DstPort = f.outSrc.Addr(), f.outSrc.Port(), f.src.Addr(), f.src.Port()
-	}
-	pkt.Len = payload + hdrLen(pkt.Src, flags&ipvs.TCPSyn != 0)
 	now := f.l.now
 	res := f.l.p.process(&pkt, now)
 	if res.Verdict != ipvs.VerdictForward || res.Conn != f.conn {

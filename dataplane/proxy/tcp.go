@@ -115,6 +115,28 @@ func resetConn(c *net.TCPConn) {
 
 // IP and TCP header sizes (with the timestamp option) counted in the
 // core's byte statistics for packets the proxy reports.
+// flowPacket is the packet the core is shown for one segment of a relayed
+// flow (src the client, dst the virtual address, outSrc the real server as
+// the reply's source). Packets from the real server are seen by a NAT
+// director only; for other forwarding methods the client's acknowledgement
+// of them is shown instead, and nothing for their SYN or RST (ok false).
+func flowPacket(dir ipvs.Direction, flags uint8, payload int, mark uint32, nat bool, src, dst, outSrc netip.AddrPort) (pkt ipvs.Packet, ok bool) {
+	pkt = ipvs.Packet{Protocol: ipvs.ProtoTCP, Mark: mark, Dir: dir, TCPFlags: flags}
+	if dir == ipvs.DirOut && !nat {
+		if flags&(ipvs.TCPSyn|ipvs.TCPRst) != 0 {
+			return pkt, false
+		}
+		dir, pkt.Dir, pkt.TCPFlags, payload = ipvs.DirIn, ipvs.DirIn, ipvs.TCPAck, 0
+	}
+	if dir == ipvs.DirIn {
+		pkt.Src, pkt.SrcPort, pkt.Dst, pkt.DstPort = src.Addr(), src.Port(), dst.Addr(), dst.Port()
+	} else {
+		pkt.Src, pkt.SrcPort, pkt.Dst, pkt.DstPort = outSrc.Addr(), outSrc.Port(), src.Addr(), src.Port()
+	}
+	pkt.Len = payload + hdrLen(pkt.Src, flags&ipvs.TCPSyn != 0)
+	return pkt, true
+}
+
 func hdrLen(a netip.Addr, syn bool) int {
 	n := 20 + 32
 	if a.Is6() {
@@ -280,27 +302,16 @@ func (p *Proxy) unregister(f *tcpFlow) {
 	p.cnt.activeFlows.Add(-1)
 }
 
-// feed reports one packet of the flow to the core and reports whether the
-// flow's entry is still there. Packets from the real server are seen by a
-// NAT director only; for other forwarding methods the client's
-// acknowledgement of them is reported instead.
+// feed reports one segment of the flow to the core (see flowPacket) and
+// reports whether the flow's entry is still there.
 func (f *tcpFlow) feed(dir ipvs.Direction, flags uint8, payload int) bool {
 	if f.conn == nil {
 		return true // bypass: no entry to drive
 	}
-	pkt := ipvs.Packet{Protocol: ipvs.ProtoTCP, Mark: f.mark, Dir: dir, TCPFlags: flags}
-	if dir == ipvs.DirOut && !f.nat {
-		if flags&(ipvs.TCPSyn|ipvs.TCPRst) != 0 {
-			return true
-		}
-		dir, pkt.Dir, pkt.TCPFlags, payload = ipvs.DirIn, ipvs.DirIn, ipvs.TCPAck, 0
+	pkt, ok := flowPacket(dir, flags, payload, f.mark, f.nat, f.src, f.dst, f.outSrc)
+	if !ok {
+		return true
 	}
-	if dir == ipvs.DirIn {
-		pkt.Src, pkt.SrcPort, pkt.Dst, pkt.DstPort = f.src.Addr(), f.src.Port(), f.dst.Addr(), f.dst.Port()
-	} else {
-		pkt.Src, pkt.SrcPort, pkt.Dst, pkt.DstPort = f.outSrc.Addr(), f.outSrc.Port(), f.src.Addr(), f.src.Port()
-	}
-	pkt.Len = payload + hdrLen(pkt.Src, flags&ipvs.TCPSyn != 0)
 	now := f.p.now()
 	res := f.p.process(&pkt, now)
 	if res.Verdict != ipvs.VerdictForward || res.Conn != f.conn {
