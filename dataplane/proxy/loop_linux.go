@@ -547,36 +547,17 @@ func (l *evloop) open(ln *tcpListener, fd int, src netip.AddrPort) {
 		resetFd(fd)
 		return
 	}
-	pkt := ipvs.Packet{
-		Protocol: ipvs.ProtoTCP, Src: src.Addr(), SrcPort: src.Port(), Dst: dst.Addr(), DstPort: dst.Port(),
-		Mark: mark, Dir: ipvs.DirIn, TCPFlags: ipvs.TCPSyn, Len: hdrLen(src.Addr(), true),
-	}
-	res := p.process(&pkt, l.now)
-	var target netip.AddrPort
-	switch res.Verdict {
-	case ipvs.VerdictForward:
-		target = res.Conn.DestAddrPort()
-	case ipvs.VerdictBypass:
-		target = dst
-	default:
-		// No service, no real server, drop: the client gets a RST.
-		p.cnt.rejected.Add(1)
+	r, ok := p.route(src, dst, mark, l.now)
+	if !ok {
 		resetFd(fd)
 		return
 	}
 	f := l.newFlow()
-	f.conn, f.mark, f.src, f.dst, f.target = res.Conn, mark, src, dst, target
+	f.conn, f.mark, f.src, f.dst, f.target = r.conn, mark, src, dst, r.target
+	f.dest, f.nat, f.outSrc = r.dest, r.nat, r.outSrc
 	f.c = endpoint{fd: fd, kind: epClient, f: f, wr: true}
 	f.b = endpoint{fd: -1, kind: epBack, f: f}
 	f.pipes[0], f.pipes[1] = [2]int{-1, -1}, [2]int{-1, -1}
-	if res.Conn != nil {
-		f.dest = res.Conn.DestAddrPort()
-		f.nat = ipvs.FwdMethod(res.Conn.Flags()&ipvs.ConnFwdMask) == ipvs.FwdMasq
-		f.outSrc = target
-		if !f.nat {
-			f.outSrc = dst
-		}
-	}
 	p.flowWG.Add(1)
 	f.prev, f.next = l.flows.prev, &l.flows
 	f.prev.next, l.flows.prev = f, f
@@ -602,7 +583,7 @@ func (l *evloop) open(ln *tcpListener, fd int, src netip.AddrPort) {
 		f.abort()
 		return
 	}
-	f.dial(p.opts.Transparent && src.Addr().Is6() == target.Addr().Is6(), true)
+	f.dial(p.opts.Transparent && src.Addr().Is6() == f.target.Addr().Is6(), true)
 }
 
 // earlyRead reads the client's first data, kept in pend[0] until the

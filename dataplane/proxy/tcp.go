@@ -115,6 +115,44 @@ func resetConn(c *net.TCPConn) {
 
 // IP and TCP header sizes (with the timestamp option) counted in the
 // core's byte statistics for packets the proxy reports.
+// flowRoute is where a new TCP flow goes, as the core decided on its SYN.
+type flowRoute struct {
+	conn   *ipvs.Conn     // nil for a bypassed flow
+	target netip.AddrPort // where to connect
+	dest   netip.AddrPort // the entry's real server
+	outSrc netip.AddrPort // source of the core's DirOut packets
+	nat    bool
+}
+
+// route shows the core the SYN of a flow from src to dst and returns where
+// the flow goes; ok is false (counted as rejected) when it goes nowhere:
+// no service, no real server or a drop, and the client gets a RST.
+func (p *Proxy) route(src, dst netip.AddrPort, mark uint32, now ipvs.Time) (r flowRoute, ok bool) {
+	pkt := ipvs.Packet{
+		Protocol: ipvs.ProtoTCP, Src: src.Addr(), SrcPort: src.Port(), Dst: dst.Addr(), DstPort: dst.Port(),
+		Mark: mark, Dir: ipvs.DirIn, TCPFlags: ipvs.TCPSyn, Len: hdrLen(src.Addr(), true),
+	}
+	res := p.process(&pkt, now)
+	switch res.Verdict {
+	case ipvs.VerdictForward:
+		r.target = res.Conn.DestAddrPort()
+	case ipvs.VerdictBypass:
+		r.target = dst
+	default:
+		p.cnt.rejected.Add(1)
+		return r, false
+	}
+	if r.conn = res.Conn; r.conn != nil {
+		r.dest = r.conn.DestAddrPort()
+		r.nat = ipvs.FwdMethod(r.conn.Flags()&ipvs.ConnFwdMask) == ipvs.FwdMasq
+		r.outSrc = r.target
+		if !r.nat {
+			r.outSrc = dst
+		}
+	}
+	return r, true
+}
+
 // flowPacket is the packet the core is shown for one segment of a relayed
 // flow (src the client, dst the virtual address, outSrc the real server as
 // the reply's source). Packets from the real server are seen by a NAT
@@ -195,32 +233,14 @@ func (p *Proxy) serveTCP(l *tcpListener, c *net.TCPConn) {
 		resetConn(c)
 		return
 	}
-	pkt := ipvs.Packet{
-		Protocol: ipvs.ProtoTCP, Src: src.Addr(), SrcPort: src.Port(), Dst: dst.Addr(), DstPort: dst.Port(),
-		Mark: mark, Dir: ipvs.DirIn, TCPFlags: ipvs.TCPSyn, Len: hdrLen(src.Addr(), true),
-	}
-	res := p.process(&pkt, p.now())
-	var target netip.AddrPort
-	switch res.Verdict {
-	case ipvs.VerdictForward:
-		target = res.Conn.DestAddrPort()
-	case ipvs.VerdictBypass:
-		target = dst
-	default:
-		// No service, no real server, drop: the client gets a RST.
-		p.cnt.rejected.Add(1)
+	r, ok := p.route(src, dst, mark, p.now())
+	if !ok {
 		resetConn(c)
 		return
 	}
-	f := &tcpFlow{p: p, client: c, conn: res.Conn, mark: mark, src: src, dst: dst}
-	if res.Conn != nil {
-		f.dest = res.Conn.DestAddrPort()
-		f.nat = ipvs.FwdMethod(res.Conn.Flags()&ipvs.ConnFwdMask) == ipvs.FwdMasq
-		f.outSrc = target
-		if !f.nat {
-			f.outSrc = dst
-		}
-	}
+	target := r.target
+	f := &tcpFlow{p: p, client: c, conn: r.conn, mark: mark, src: src, dst: dst,
+		dest: r.dest, nat: r.nat, outSrc: r.outSrc}
 	back, err := p.dial(src, target)
 	if err != nil {
 		p.cnt.dialErrors.Add(1)
