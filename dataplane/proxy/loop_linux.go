@@ -78,6 +78,7 @@ type evloop struct {
 	buf      []byte
 	events   [128]unix.EpollEvent
 	rsa      unix.RawSockaddrAny
+	pkt      ipvs.Packet // the packet shown to the core (scratch: no allocation per call)
 	now      ipvs.Time
 	lastGap  time.Duration // the last wait for events
 	stop     bool
@@ -547,7 +548,7 @@ func (l *evloop) open(ln *tcpListener, fd int, src netip.AddrPort) {
 		resetFd(fd)
 		return
 	}
-	r, ok := p.route(src, dst, mark, l.now)
+	r, ok := p.route(&l.pkt, src, dst, mark, l.now)
 	if !ok {
 		resetFd(fd)
 		return
@@ -1139,12 +1140,12 @@ func (f *eflow) feed(dir ipvs.Direction, flags uint8, payload int) bool {
 	if f.conn == nil {
 		return true // bypass: no entry to drive
 	}
-	pkt, ok := flowPacket(dir, flags, payload, f.mark, f.nat, f.src, f.dst, f.outSrc)
-	if !ok {
+	l := f.l
+	if !flowPacket(&l.pkt, dir, flags, payload, f.mark, f.nat, f.src, f.dst, f.outSrc) {
 		return true
 	}
-	now := f.l.now
-	res := f.l.p.process(&pkt, now)
+	now := l.now
+	res := l.p.process(&l.pkt, now)
 	if res.Verdict != ipvs.VerdictForward || res.Conn != f.conn {
 		return false
 	}

@@ -127,12 +127,14 @@ type flowRoute struct {
 // route shows the core the SYN of a flow from src to dst and returns where
 // the flow goes; ok is false (counted as rejected) when it goes nowhere:
 // no service, no real server or a drop, and the client gets a RST.
-func (p *Proxy) route(src, dst netip.AddrPort, mark uint32, now ipvs.Time) (r flowRoute, ok bool) {
-	pkt := ipvs.Packet{
+// pkt is scratch space for the packet (the core does not keep it): the
+// event loops pass theirs, so that no packet is allocated per connection.
+func (p *Proxy) route(pkt *ipvs.Packet, src, dst netip.AddrPort, mark uint32, now ipvs.Time) (r flowRoute, ok bool) {
+	*pkt = ipvs.Packet{
 		Protocol: ipvs.ProtoTCP, Src: src.Addr(), SrcPort: src.Port(), Dst: dst.Addr(), DstPort: dst.Port(),
 		Mark: mark, Dir: ipvs.DirIn, TCPFlags: ipvs.TCPSyn, Len: hdrLen(src.Addr(), true),
 	}
-	res := p.process(&pkt, now)
+	res := p.process(pkt, now)
 	switch res.Verdict {
 	case ipvs.VerdictForward:
 		r.target = res.Conn.DestAddrPort()
@@ -158,11 +160,12 @@ func (p *Proxy) route(src, dst netip.AddrPort, mark uint32, now ipvs.Time) (r fl
 // the reply's source). Packets from the real server are seen by a NAT
 // director only; for other forwarding methods the client's acknowledgement
 // of them is shown instead, and nothing for their SYN or RST (ok false).
-func flowPacket(dir ipvs.Direction, flags uint8, payload int, mark uint32, nat bool, src, dst, outSrc netip.AddrPort) (pkt ipvs.Packet, ok bool) {
-	pkt = ipvs.Packet{Protocol: ipvs.ProtoTCP, Mark: mark, Dir: dir, TCPFlags: flags}
+// It is written into pkt (scratch space: the core does not keep it).
+func flowPacket(pkt *ipvs.Packet, dir ipvs.Direction, flags uint8, payload int, mark uint32, nat bool, src, dst, outSrc netip.AddrPort) (ok bool) {
+	*pkt = ipvs.Packet{Protocol: ipvs.ProtoTCP, Mark: mark, Dir: dir, TCPFlags: flags}
 	if dir == ipvs.DirOut && !nat {
 		if flags&(ipvs.TCPSyn|ipvs.TCPRst) != 0 {
-			return pkt, false
+			return false
 		}
 		dir, pkt.Dir, pkt.TCPFlags, payload = ipvs.DirIn, ipvs.DirIn, ipvs.TCPAck, 0
 	}
@@ -172,7 +175,7 @@ func flowPacket(dir ipvs.Direction, flags uint8, payload int, mark uint32, nat b
 		pkt.Src, pkt.SrcPort, pkt.Dst, pkt.DstPort = outSrc.Addr(), outSrc.Port(), src.Addr(), src.Port()
 	}
 	pkt.Len = payload + hdrLen(pkt.Src, flags&ipvs.TCPSyn != 0)
-	return pkt, true
+	return true
 }
 
 func hdrLen(a netip.Addr, syn bool) int {
@@ -233,7 +236,8 @@ func (p *Proxy) serveTCP(l *tcpListener, c *net.TCPConn) {
 		resetConn(c)
 		return
 	}
-	r, ok := p.route(src, dst, mark, p.now())
+	var pkt ipvs.Packet
+	r, ok := p.route(&pkt, src, dst, mark, p.now())
 	if !ok {
 		resetConn(c)
 		return
@@ -328,8 +332,8 @@ func (f *tcpFlow) feed(dir ipvs.Direction, flags uint8, payload int) bool {
 	if f.conn == nil {
 		return true // bypass: no entry to drive
 	}
-	pkt, ok := flowPacket(dir, flags, payload, f.mark, f.nat, f.src, f.dst, f.outSrc)
-	if !ok {
+	var pkt ipvs.Packet
+	if !flowPacket(&pkt, dir, flags, payload, f.mark, f.nat, f.src, f.dst, f.outSrc) {
 		return true
 	}
 	now := f.p.now()
