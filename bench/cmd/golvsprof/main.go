@@ -2,7 +2,7 @@
 // through package control as golvsd does) with a CPU profile, for the
 // benchmark (bench/run.sh): golvsd serves no pprof endpoint.
 //
-//	golvsprof -cpuprofile cpu.pprof -service 127.0.0.1:18480=127.0.0.1:18080 [-service ...] [-max 10m]
+//	golvsprof -cpuprofile cpu.pprof [-memprofile mem.pprof] -service 127.0.0.1:18480=127.0.0.1:18080 [-service ...] [-max 10m]
 //
 // Each -service is a virtual TCP service (scheduler rr) with one masquerading
 // real server, as `golvsadm -A -t VIP -s rr; golvsadm -a -t VIP -r RS -m`.
@@ -19,6 +19,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -51,7 +52,11 @@ func run() error {
 	flag.Var(&svcs, "service", "VIP=REALSERVER, loopback addresses with ports (repeatable)")
 	out := flag.String("cpuprofile", "cpu.pprof", "CPU profile to write")
 	maxDur := flag.Duration("max", 10*time.Minute, "bound on the profiled time")
+	memOut := flag.String("memprofile", "", "allocation profile to write at the end (every allocation sampled per 4 KiB)")
 	flag.Parse()
+	if *memOut != "" {
+		runtime.MemProfileRate = 4096
+	}
 	if len(svcs) == 0 {
 		return fmt.Errorf("no -service")
 	}
@@ -98,5 +103,18 @@ func run() error {
 	fmt.Println("golvsprof: serving", svcs.String())
 	<-ctx.Done()
 	pprof.StopCPUProfile()
+	if *memOut != "" {
+		mf, err := os.Create(*memOut)
+		if err != nil {
+			return err
+		}
+		if err := pprof.Lookup("allocs").WriteTo(mf, 0); err != nil {
+			mf.Close()
+			return err
+		}
+		if err := mf.Close(); err != nil {
+			return err
+		}
+	}
 	return f.Close()
 }
