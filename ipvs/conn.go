@@ -67,7 +67,7 @@ type Conn struct {
 }
 
 // stripe is the entry's stripe for striped counters and its timer wheel:
-// from its client address and port, as stripeOf picks a packet's.
+// from its client address and port, as Process picks a packet's.
 func (c *Conn) stripe() uint { return stripeFor(c.caddr, c.cport) }
 
 // Private kind bits, above the kernel's flags.

@@ -44,6 +44,7 @@ type Director struct {
 	isLocal  func(netip.Addr) bool
 
 	svcs    map[svcMapKey]*Service
+	svcIx   svcIndex // svcs for the packet path
 	svcSeq  uint64
 	fwm     map[fwmMapKey]*Service
 	ftpSvcs int // services on port 21 (ipvs->ftpsvc_counter)
@@ -237,6 +238,7 @@ func (d *Director) AddService(cfg ServiceConfig) error {
 		d.fwm[fwmMapKey{cfg.Family, cfg.FWMark}] = s
 	} else {
 		d.svcs[svcMapKey{cfg.Family, cfg.Protocol, s.vaddr, cfg.Port}] = s
+		d.svcIx.rebuild(d.svcs)
 		if cfg.Port == 0 {
 			d.nullSvc++
 		}
@@ -316,6 +318,7 @@ func (d *Director) delServiceLocked(s *Service) {
 		delete(d.fwm, fwmMapKey{s.key.Family, s.key.FWMark})
 	} else {
 		delete(d.svcs, svcMapKey{s.key.Family, s.key.Protocol, s.vaddr, s.key.Port})
+		d.svcIx.rebuild(d.svcs)
 		if s.key.Port == 0 {
 			d.nullSvc--
 		}

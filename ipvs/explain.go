@@ -138,8 +138,9 @@ type Explanation struct {
 // not, the scheduler's choice and the resulting connection key.
 func (d *Director) Explain(p Packet, now Time) *Explanation {
 	ex := &Explanation{Packet: p}
+	t := packetTuple(&p)
 	d.mu.RLock()
-	r := d.in(&p, now, ex)
+	r := d.in(&p, &t, now, ex)
 	d.mu.RUnlock()
 	ex.Verdict = r.Verdict
 	if ex.Outcome == ReasonNone {

@@ -41,16 +41,6 @@ func (l *dirLock) rlockAt(i uint) { l.s[i%lockStripes].RLock() }
 
 func (l *dirLock) runlockAt(i uint) { l.s[i%lockStripes].RUnlock() }
 
-// stripeOf picks a packet's stripe from its client's address and port, as
-// its connection's (Conn.stripe): a flow keeps its stripe, flows spread
-// over stripes.
-func stripeOf(p *Packet) uint {
-	if p.Dir == DirOut {
-		return stripeFor(pack(p.Dst), p.DstPort)
-	}
-	return stripeFor(pack(p.Src), p.SrcPort)
-}
-
 func stripeFor(caddr addr16, cport uint16) uint {
 	return uint(caddr[3]) ^ uint(caddr[15]) ^ uint(cport)
 }

@@ -49,13 +49,23 @@ type Result struct {
 // timers. Expired entries are removed only by [Director.Advance], as the
 // kernel removes them only when their timers fire.
 func (d *Director) Process(p *Packet, now Time) Result {
-	st := stripeOf(p)
-	d.mu.rlockAt(st)
-	defer d.mu.runlockAt(st)
 	if p.Dir == DirOut {
+		st := stripeFor(pack(p.Dst), p.DstPort)
+		d.mu.rlockAt(st)
+		defer d.mu.runlockAt(st)
 		return d.out(p, now)
 	}
-	return d.in(p, now, nil)
+	t := packetTuple(p)
+	// The client's address and port pick the stripe, as for its
+	// connection (Conn.stripe): a flow keeps its stripe.
+	st := stripeFor(t.caddr, p.SrcPort)
+	d.mu.rlockAt(st)
+	defer d.mu.runlockAt(st)
+	return d.in(p, &t, now, nil)
+}
+
+func packetTuple(p *Packet) tuple {
+	return tuple{af: packetFamily(p), caddr: pack(p.Src), vaddr: pack(p.Dst)}
 }
 
 func packetFamily(p *Packet) Family {
@@ -92,16 +102,14 @@ func isNewConnExpected(c *Conn, mode int) bool {
 
 // in is ip_vs_core.c: ip_vs_in_hook from the connection lookup on. With ex
 // non-nil it only explains: nothing is changed.
-func (d *Director) in(p *Packet, now Time, ex *Explanation) Result {
+func (d *Director) in(p *Packet, t *tuple, now Time, ex *Explanation) Result {
 	switch p.Protocol {
 	case ProtoTCP, ProtoUDP, ProtoSCTP:
 	default:
 		ex.step(ReasonNotIPVS, "ip_vs_in_hook", "protocol %d is not handled by IPVS", p.Protocol)
 		return Result{Verdict: VerdictAccept, Reason: ReasonNotIPVS}
 	}
-	af := packetFamily(p)
-	caddr, vaddr := pack(p.Src), pack(p.Dst)
-	c := d.tab.lookupIn(af, p.Protocol, caddr, p.SrcPort, vaddr, p.DstPort)
+	c := d.tab.lookupIn(t.af, p.Protocol, t.caddr, p.SrcPort, t.vaddr, p.DstPort)
 	resched := false
 	if c != nil && isNewConn(p) {
 		c.mu.Lock()
@@ -140,7 +148,7 @@ func (d *Director) in(p *Packet, now Time, ex *Explanation) Result {
 	isNew := false
 	if c == nil {
 		var r Result
-		c, r = d.trySchedule(af, p, now, ex)
+		c, r = d.trySchedule(t, p, now, ex)
 		if c == nil {
 			return r
 		}
@@ -166,7 +174,14 @@ func (d *Director) in(p *Packet, now Time, ex *Explanation) Result {
 // trySchedule is the protocol's conn_schedule (ip_vs_proto_tcp.c:
 // tcp_conn_schedule and its UDP and SCTP twins) followed by ip_vs_schedule
 // and ip_vs_leave.
-func (d *Director) trySchedule(af Family, p *Packet, now Time, ex *Explanation) (*Conn, Result) {
+// tuple is a packet's family and addresses in the table's form, made once
+// per packet.
+type tuple struct {
+	af           Family
+	caddr, vaddr addr16
+}
+
+func (d *Director) trySchedule(t *tuple, p *Packet, now Time, ex *Explanation) (*Conn, Result) {
 	switch p.Protocol {
 	case ProtoTCP:
 		if p.TCPFlags&TCPRst != 0 || !(d.settings.SloppyTCP || p.TCPFlags&TCPSyn != 0) {
@@ -179,13 +194,13 @@ func (d *Director) trySchedule(af Family, p *Packet, now Time, ex *Explanation) 
 			return nil, Result{Verdict: VerdictAccept, Reason: ReasonNotSyn}
 		}
 	}
-	s := d.findService(af, p.Mark, p.Protocol, pack(p.Dst), p.DstPort)
+	s := d.findService(t.af, p.Mark, p.Protocol, t.vaddr, p.DstPort)
 	if s == nil {
 		ex.step(ReasonNoService, "ip_vs_service_find", "no virtual service matches")
 		return nil, Result{Verdict: VerdictAccept, Reason: ReasonNoService}
 	}
 	ex.service(s)
-	c, ignored, reason := d.schedule(s, p, now, ex)
+	c, ignored, reason := d.schedule(s, p, t, now, ex)
 	if c != nil {
 		return c, Result{}
 	}
@@ -211,16 +226,16 @@ func (d *Director) findService(af Family, mark uint32, proto uint8, vaddr addr16
 			return s
 		}
 	}
-	if s := d.svcs[svcMapKey{af, proto, vaddr, vport}]; s != nil {
+	if s := d.svcIx.find(af, proto, vaddr, vport); s != nil {
 		return s
 	}
 	if proto == ProtoTCP && d.ftpSvcs > 0 && (vport == ftpDataPort || vport >= d.settings.UnprivilegedPortStart) {
-		if s := d.svcs[svcMapKey{af, proto, vaddr, ftpPort}]; s != nil {
+		if s := d.svcIx.find(af, proto, vaddr, ftpPort); s != nil {
 			return s
 		}
 	}
 	if d.nullSvc > 0 {
-		return d.svcs[svcMapKey{af, proto, vaddr, 0}]
+		return d.svcIx.find(af, proto, vaddr, 0)
 	}
 	return nil
 }
@@ -258,13 +273,13 @@ func (d *Director) leave(s *Service, p *Packet, now Time, why Reason, ex *Explan
 
 // schedule mirrors ip_vs_core.c: ip_vs_schedule. ignored follows the
 // kernel: 1 accept, 0 no destination (ip_vs_leave), -1 drop.
-func (d *Director) schedule(s *Service, p *Packet, now Time, ex *Explanation) (*Conn, int, Reason) {
+func (d *Director) schedule(s *Service, p *Packet, t *tuple, now Time, ex *Explanation) (*Conn, int, Reason) {
 	if p.SrcPort == ftpDataPort {
 		ex.step(ReasonFTPData, "ip_vs_schedule", "client source port 20 (FTP data) is never scheduled")
 		return nil, 1, ReasonFTPData
 	}
 	if s.persistent() {
-		return d.schedPersist(s, p, now, ex)
+		return d.schedPersist(s, p, t, now, ex)
 	}
 	if s.key.FWMark == 0 && p.DstPort != s.key.Port {
 		if s.key.Port == 0 {
@@ -286,7 +301,7 @@ func (d *Director) schedule(s *Service, p *Packet, now Time, ex *Explanation) (*
 	if ex != nil {
 		return nil, 0, ReasonScheduled
 	}
-	c := d.newConn(packetFamily(p), p.Protocol, pack(p.Src), p.SrcPort, pack(p.Dst), p.DstPort,
+	c := d.newConn(t.af, p.Protocol, t.caddr, p.SrcPort, t.vaddr, p.DstPort,
 		dest.af, dest.addr, dport, connParams{flags: onePacketFlag(s, p), dest: dest})
 	if c == nil {
 		return nil, -1, ReasonTableFull
@@ -368,10 +383,9 @@ func (k TemplateKind) String() string {
 
 // templateKeyFor builds the template key exactly as ip_vs_core.c:
 // ip_vs_sched_persist does, the one place where template keys are made.
-func templateKeyFor(s *Service, p *Packet, af Family) templateKey {
-	k := templateKey{af: af, protocol: p.Protocol, vaddr: pack(p.Dst)}
-	var mask = s.netmask
-	k.snet = maskAddr(s.key.Family, pack(p.Src), mask)
+func templateKeyFor(s *Service, p *Packet, t *tuple) templateKey {
+	k := templateKey{af: t.af, protocol: p.Protocol, vaddr: t.vaddr}
+	k.snet = maskAddr(s.key.Family, t.caddr, s.netmask)
 	if p.DstPort == s.key.Port {
 		if s.key.Port != ftpPort {
 			k.vport = p.DstPort
@@ -426,9 +440,8 @@ func (d *Director) checkTemplate(ct *Conn, ex *Explanation) Reason {
 }
 
 // schedPersist mirrors ip_vs_core.c: ip_vs_sched_persist.
-func (d *Director) schedPersist(s *Service, p *Packet, now Time, ex *Explanation) (*Conn, int, Reason) {
-	af := packetFamily(p)
-	k := templateKeyFor(s, p, af)
+func (d *Director) schedPersist(s *Service, p *Packet, t *tuple, now Time, ex *Explanation) (*Conn, int, Reason) {
+	k := templateKeyFor(s, p, t)
 	if s.pe == "sip" {
 		callID, ok := sipCallID(p)
 		if !ok {
@@ -486,7 +499,7 @@ func (d *Director) schedPersist(s *Service, p *Packet, now Time, ex *Explanation
 	if ex != nil {
 		return nil, 0, tplReason
 	}
-	c := d.newConn(af, p.Protocol, pack(p.Src), p.SrcPort, pack(p.Dst), p.DstPort, dest.af, dest.addr, dport,
+	c := d.newConn(t.af, p.Protocol, t.caddr, p.SrcPort, t.vaddr, p.DstPort, dest.af, dest.addr, dport,
 		connParams{flags: onePacketFlag(s, p), dest: dest, control: ct})
 	if c == nil {
 		d.put(ct, now, false)
