@@ -799,6 +799,9 @@ func (d *Director) Advance(now Time) {
 			break
 		}
 		for i, c := range d.batch {
+			if i%warmBatch == 0 {
+				d.tab.warm(d.batch[i:min(i+warmBatch, len(d.batch))])
+			}
 			d.batch[i] = nil
 			if !d.tab.takeFiring(c) {
 				continue // deleted or re-armed by an earlier timer of the batch

@@ -162,6 +162,23 @@ func (ix *index) remove(c *Conn, h uint64) {
 	}
 }
 
+// warmBatch is how many firing entries warm reads ahead.
+const warmBatch = 32
+
+// warm reads, for entries about to leave the table, the slot at which
+// their removal starts probing, all before the first removal: the reads
+// are independent of each other, so their cache misses overlap instead of
+// coming one at a time (an entry that times out has usually left the
+// caches, and so has its slot). Called with the director held exclusively.
+func (t *table) warm(batch []*Conn) {
+	for _, c := range batch {
+		h := t.key(c)
+		if a := t.shards[h%tableShards].indexOf(c).arr.Load(); a != nil {
+			a.s[home(a, h)].c.Load()
+		}
+	}
+}
+
 // each calls f for every entry of the index.
 func (ix *index) each(f func(*Conn)) {
 	a := ix.arr.Load()
