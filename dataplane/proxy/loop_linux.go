@@ -71,6 +71,7 @@ type evloop struct {
 	flows    eflow // sentinel of the list of this loop's flows
 	ready    []*eflow
 	next     []*eflow
+	held     []*eflow // flows holding a FIN until after the next poll
 	dials    []*eflow // connecting flows from dialHead on, in deadline order (lazily pruned)
 	dialHead int
 	pipes    [][2]int
@@ -81,6 +82,7 @@ type evloop struct {
 	pkt      ipvs.Packet // the packet shown to the core (scratch: no allocation per call)
 	now      ipvs.Time
 	lastGap  time.Duration // the last wait for events
+	prevGap  time.Duration // the one before
 	stop     bool
 	done     chan struct{}
 }
@@ -202,7 +204,7 @@ func (l *evloop) run() {
 	defer close(l.done)
 	for !l.stop {
 		var n int
-		if len(l.ready) > 0 {
+		if len(l.ready) > 0 || len(l.held) > 0 {
 			n = l.poll()
 		} else {
 			n = l.wait()
@@ -242,6 +244,13 @@ func (l *evloop) run() {
 				l.schedule(ep.f)
 			}
 		}
+		// FINs held since the last poll go now (after what it reported).
+		for i, f := range l.held {
+			f.holding = false
+			l.schedule(f)
+			l.held[i] = nil
+		}
+		l.held = l.held[:0]
 		ready := l.ready
 		l.ready = l.next[:0]
 		for i, f := range ready {
@@ -287,12 +296,15 @@ func (l *evloop) wait() int {
 	// load this saves a park and a wake-up per burst, and the sockets' peers
 	// an IPI each to wake the loop's core; once a poll finds nothing in
 	// time, the loop parks and polls again only after a short wait.
+	// One long gap does not stop the polling: events come in bursts (a
+	// request, then its response), and the event after a long gap is
+	// often followed by another one soon; two long gaps in a row do.
 	spin := l.p.opts.BusyPoll
 	t0 := time.Now()
-	if spin > 0 && l.lastGap < spin {
+	if spin > 0 && min(l.lastGap, l.prevGap) < spin {
 		for {
 			if n := l.poll(); n > 0 {
-				l.lastGap = time.Since(t0)
+				l.prevGap, l.lastGap = l.lastGap, time.Since(t0)
 				return n
 			}
 			if time.Since(t0) >= spin {
@@ -309,7 +321,7 @@ func (l *evloop) wait() int {
 		// Not pollable after all: wait in the system call.
 		l.rc = nil
 	}
-	l.lastGap = time.Since(t0)
+	l.prevGap, l.lastGap = l.lastGap, time.Since(t0)
 	return n
 }
 
@@ -657,6 +669,7 @@ type eflow struct {
 
 	state    uint8
 	queued   bool
+	holding  bool // in the loop's held list
 	counted  bool // in ActiveFlows
 	lastFin1 bool // the last FIN came from the real server
 	unfed    int  // client bytes read before the connect completed, not yet fed to the core
@@ -677,16 +690,18 @@ type eflow struct {
 
 	// Per direction: data read and not yet written (pend, from pendPool),
 	// the bytes in the direction's splice pipe, whether its source sent its
-	// FIN and whether it was passed on, whether it splices, and the bytes
-	// spliced but not yet reported to the core.
-	pend   [2]*[]byte
-	poff   [2]int
-	pipes  [2][2]int
-	inPipe [2]int
-	eof    [2]bool
-	shut   [2]bool
-	bulk   [2]bool
-	unrep  [2]int64
+	// FIN, whether it was passed on and whether it waited for a poll first,
+	// whether it splices, and the bytes spliced but not yet reported to the
+	// core.
+	pend    [2]*[]byte
+	poff    [2]int
+	pipes   [2][2]int
+	inPipe  [2]int
+	eof     [2]bool
+	shut    [2]bool
+	finHeld [2]bool
+	bulk    [2]bool
+	unrep   [2]int64
 
 	prev, next *eflow
 }
@@ -916,6 +931,22 @@ func (f *eflow) move(d int, budget *int) bool {
 	}
 	if f.eof[d] {
 		if !f.shut[d] {
+			if !f.finHeld[d] && !f.eof[1-d] {
+				// The first FIN of a flow waits for the loop's next
+				// poll (as in HAProxy, whose loop passes it on its next
+				// turn): a client that closes on its own after a
+				// response often does meanwhile; the two FINs then
+				// close both sockets at once (no shutdown), and the
+				// client, closing first, keeps the TIME_WAIT, whose
+				// set-up and the teardown of its socket run on the
+				// proxy's core instead of the client's.
+				f.finHeld[d] = true
+				if !f.holding {
+					f.holding = true
+					l.held = append(l.held, f)
+				}
+				return false
+			}
 			f.passFin(d)
 		}
 		return false
@@ -983,16 +1014,12 @@ func (f *eflow) move(d int, budget *int) bool {
 		f.bulk[d] = true // bulk: splice from now on
 	}
 	// Write at once from the loop's buffer; keep only what does not fit.
-	// Before a FIN, MSG_MORE holds the data for the FIN to leave in the same
-	// segment (the shutdown or close right after pushes it): one packet and
-	// one wake-up of the receiver less.
+	// (Data followed by a FIN is not held for the FIN with MSG_MORE: the
+	// FIN waits for the next poll, see above, and the receiver is to
+	// have the data meanwhile.)
 	w := 0
 	if dst.wr {
-		flags := unix.MSG_NOSIGNAL | unix.MSG_DONTWAIT
-		if f.eof[d] {
-			flags |= unix.MSG_MORE
-		}
-		w, err = sendAll(dst.fd, l.buf[:n], flags)
+		w, err = sendAll(dst.fd, l.buf[:n], unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT)
 		if err != nil && err != unix.EAGAIN {
 			f.ioFailed(dir, err)
 			return false
@@ -1043,6 +1070,12 @@ func (f *eflow) passFin(d int) {
 	f.unrep[d] = 0
 	if !f.feed(dir, ipvs.TCPFin|ipvs.TCPAck|psh(n), int(min(n, 1<<30))) {
 		f.expire()
+		return
+	}
+	if !f.shut[1-d] && f.eof[1-d] && f.pend[1-d] == nil && f.inPipe[1-d] == 0 {
+		// The other side's FIN is here too and its data is out: it
+		// is passed at once, and closing both sockets sends both FINs.
+		f.passFin(1 - d)
 		return
 	}
 	if f.shut[1-d] {
@@ -1126,7 +1159,7 @@ func (f *eflow) finish(reset bool) {
 		l.p.cnt.activeFlows.Add(-1)
 	}
 	l.p.flowWG.Done()
-	if !f.queued && len(l.free) < maxFree {
+	if !f.queued && !f.holding && len(l.free) < maxFree {
 		// Reused by a later connection (a flow still queued is left to
 		// the collector).
 		*f = eflow{}
