@@ -83,6 +83,8 @@ type evloop struct {
 	now      ipvs.Time
 	lastGap  time.Duration // the last wait for events
 	prevGap  time.Duration // the one before
+	polled   time.Time     // when a busy poll last found events
+	nflows   int           // flows of this loop
 	stop     bool
 	done     chan struct{}
 }
@@ -299,12 +301,27 @@ func (l *evloop) wait() int {
 	// One long gap does not stop the polling: events come in bursts (a
 	// request, then its response), and the event after a long gap is
 	// often followed by another one soon; two long gaps in a row do.
+	//
+	// With many flows, the polls are also spaced coalesceWait apart at
+	// least (as a NIC moderates its interrupts): the loop then sends in
+	// bursts, and the processes that it wakes on other cores (clients,
+	// real servers) are woken, and preempt what runs there, once per burst
+	// rather than once per message. With 64 kept-alive connections this
+	// made 1.17-1.31x the requests/s in interleaved A/B runs (new
+	// connections/s unchanged); a flow alone (one request at a time) is
+	// not delayed.
 	spin := l.p.opts.BusyPoll
 	t0 := time.Now()
 	if spin > 0 && min(l.lastGap, l.prevGap) < spin {
+		if l.nflows >= coalesceFlows {
+			for t0.Sub(l.polled) < coalesceWait {
+				t0 = time.Now()
+			}
+		}
 		for {
 			if n := l.poll(); n > 0 {
-				l.prevGap, l.lastGap = l.lastGap, time.Since(t0)
+				l.polled = time.Now()
+				l.prevGap, l.lastGap = l.lastGap, l.polled.Sub(t0)
 				return n
 			}
 			if time.Since(t0) >= spin {
@@ -324,6 +341,13 @@ func (l *evloop) wait() int {
 	l.prevGap, l.lastGap = l.lastGap, time.Since(t0)
 	return n
 }
+
+// Busy polls of a loop with at least coalesceFlows flows are spaced
+// coalesceWait apart at least (see wait).
+const (
+	coalesceFlows = 8
+	coalesceWait  = 25 * time.Microsecond
+)
 
 func (l *evloop) schedule(f *eflow) {
 	if !f.queued && f.state != flowDone {
@@ -572,6 +596,7 @@ func (l *evloop) open(ln *tcpListener, fd int, src netip.AddrPort) {
 	f.b = endpoint{fd: -1, kind: epBack, f: f}
 	f.pipes[0], f.pipes[1] = [2]int{-1, -1}, [2]int{-1, -1}
 	p.flowWG.Add(1)
+	l.nflows++
 	f.prev, f.next = l.flows.prev, &l.flows
 	f.prev.next, l.flows.prev = f, f
 	f.state = flowConnecting
@@ -1159,6 +1184,7 @@ func (f *eflow) finish(reset bool) {
 		l.p.cnt.activeFlows.Add(-1)
 	}
 	l.p.flowWG.Done()
+	l.nflows--
 	if !f.queued && !f.holding && len(l.free) < maxFree {
 		// Reused by a later connection (a flow still queued is left to
 		// the collector).
