@@ -6,6 +6,7 @@ package ipvs_test
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"reflect"
 	"testing"
@@ -1107,5 +1108,50 @@ func TestConformanceDestValidation(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestDropPacketDefense pins ip_vs.h: ip_vs_todrop as tcp_conn_schedule and
+// udp_conn_schedule call it, once a service is found and before
+// ip_vs_schedule, with ip_vs_ctl.c: update_defense_level setting drop_rate:
+// mode 3 drops one new connection in am_droprate, starting with the first
+// (the counter is not reset); packets of existing connections and packets
+// to no service are not counted; an automatic mode without memory pressure
+// (2 falls back to 1) drops nothing; a change of am_droprate is picked up
+// at the next defense tick (every second). Scenario 140 on the oracle.
+func TestDropPacketDefense(t *testing.T) {
+	r := newRig(t, nil)
+	k := r.addSvc(tcpSvc("10.0.0.1:80"), "rr")
+	r.addDest(k, "10.8.0.1:80")
+	r.addSvc(tcpSvc("10.0.0.2:80"), "rr") // no dests: ip_vs_leave after todrop
+	r.forwardTo(syn("10.9.0.1:1000", "10.0.0.1:80"), "10.8.0.1:80")
+	r.settings(func(s *ipvs.Settings) { s.AmDroprate = 3; s.DropPacket = 3 })
+	if ex := r.d.Explain(*syn("10.9.0.2:1000", "10.0.0.1:80"), r.now); ex.Verdict != ipvs.VerdictDrop || ex.Outcome != ipvs.ReasonDefenseDrop {
+		t.Fatalf("Explain: %v/%v, want a drop by the defense", ex.Verdict, ex.Outcome)
+	}
+	r.outcome(syn("10.9.0.2:1000", "10.0.0.1:80"), ipvs.VerdictDrop, ipvs.ReasonDefenseDrop)
+	r.forwardTo(ack("10.9.0.1:1000", "10.0.0.1:80"), "10.8.0.1:80") // existing: not counted
+	r.outcome(syn("10.9.0.3:1000", "10.0.0.3:80"), ipvs.VerdictAccept, ipvs.ReasonNoService)
+	r.forwardTo(syn("10.9.0.2:1000", "10.0.0.1:80"), "10.8.0.1:80")                       // 2 left
+	r.outcome(syn("10.9.0.4:1000", "10.0.0.2:80"), ipvs.VerdictReject, ipvs.ReasonNoDest) // 1 left
+	r.outcome(syn("10.9.0.5:1000", "10.0.0.1:80"), ipvs.VerdictDrop, ipvs.ReasonDefenseDrop)
+	r.forwardTo(syn("10.9.0.5:1000", "10.0.0.1:80"), "10.8.0.1:80")
+	r.forwardTo(syn("10.9.0.6:1000", "10.0.0.1:80"), "10.8.0.1:80")
+	r.settings(func(s *ipvs.Settings) { s.AmDroprate = 1 }) // not applied before the next tick
+	r.outcome(syn("10.9.0.7:1000", "10.0.0.1:80"), ipvs.VerdictDrop, ipvs.ReasonDefenseDrop)
+	r.forwardTo(syn("10.9.0.8:1000", "10.0.0.1:80"), "10.8.0.1:80")
+	r.at(1)
+	r.outcome(syn("10.9.0.9:1000", "10.0.0.1:80"), ipvs.VerdictForward, ipvs.ReasonScheduled) // counter 1 left
+	r.outcome(syn("10.9.0.10:1000", "10.0.0.1:80"), ipvs.VerdictDrop, ipvs.ReasonDefenseDrop)
+	r.outcome(syn("10.9.0.11:1000", "10.0.0.1:80"), ipvs.VerdictDrop, ipvs.ReasonDefenseDrop)
+	r.settings(func(s *ipvs.Settings) { s.DropPacket = 2 })
+	if got := r.d.Settings().DropPacket; got != 1 {
+		t.Fatalf("drop_packet=2 without memory pressure reads %d, want 1", got)
+	}
+	for i := 12; i < 16; i++ {
+		r.forwardTo(syn(fmt.Sprintf("10.9.0.%d:1000", i), "10.0.0.1:80"), "10.8.0.1:80")
+	}
+	if n := r.d.Counters().Dropped.Load(); n != 5 {
+		t.Fatalf("Counters.Dropped %d, want 5", n)
 	}
 }

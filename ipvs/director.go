@@ -71,6 +71,13 @@ type Director struct {
 	estNext Time
 	estInit bool
 
+	// The drop_packet defense (ip_vs.h: ip_vs_todrop): dropRate is 0 while
+	// off; both are read and counted by packets without the lock, as the
+	// kernel's are. defenseNext is the next tick of update_defense_level.
+	dropRate    atomic.Int32
+	dropCounter atomic.Int32
+	defenseNext Time
+
 	counters Counters
 }
 
@@ -121,8 +128,48 @@ func (d *Director) Settings() Settings {
 // SetSettings replaces the settings.
 func (d *Director) SetSettings(s Settings) {
 	d.mu.Lock()
+	old := d.settings
 	d.settings = s
+	// proc_do_defense_mode: a changed defense mode is applied at once.
+	if s.DropPacket != old.DropPacket || s.DropEntry != old.DropEntry || s.SecureTCP != old.SecureTCP {
+		d.updateDefense()
+	}
 	d.mu.Unlock()
+}
+
+// updateDefense mirrors ip_vs_ctl.c: update_defense_level, with memory
+// never short (golvs does not see the kernel's free pages): an automatic
+// mode stays at 1 or falls back to it from 2, and drop_packet=3 drops one
+// new connection in am_droprate. The drop counter is left as it is, so
+// the first new connection after switching to mode 3 is dropped. Called
+// with d.mu held for writing.
+func (d *Director) updateDefense() {
+	for _, m := range []*int{&d.settings.DropEntry, &d.settings.DropPacket, &d.settings.SecureTCP} {
+		if *m == 2 {
+			*m = 1
+		}
+	}
+	if d.settings.DropPacket == 3 {
+		d.dropRate.Store(int32(d.settings.AmDroprate))
+	} else {
+		d.dropRate.Store(0)
+	}
+}
+
+// todrop mirrors ip_vs.h: ip_vs_todrop; explaining tells without counting.
+func (d *Director) todrop(ex *Explanation) bool {
+	rate := d.dropRate.Load()
+	if rate == 0 {
+		return false
+	}
+	if ex != nil {
+		return d.dropCounter.Load()-1 <= 0
+	}
+	if d.dropCounter.Add(-1) > 0 {
+		return false
+	}
+	d.dropCounter.Store(rate)
+	return true
 }
 
 // normalizeKey fills the identity fields as the kernel's netlink parser

@@ -31,6 +31,7 @@ const (
 	ReasonBypass
 	ReasonTableFull
 	ReasonNoConn
+	ReasonDefenseDrop
 )
 
 var reasonText = [...]struct{ name, fn string }{
@@ -53,6 +54,7 @@ var reasonText = [...]struct{ name, fn string }{
 	ReasonBypass:            {"cache bypass", "ip_vs_leave"},
 	ReasonTableFull:         {"connection table full", "ip_vs_conn_new"},
 	ReasonNoConn:            {"no connection", "ip_vs_out_hook"},
+	ReasonDefenseDrop:       {"dropped by the drop_packet defense", "ip_vs_todrop"},
 }
 
 func (r Reason) String() string {

@@ -200,6 +200,13 @@ func (d *Director) trySchedule(t *tuple, p *Packet, now Time, ex *Explanation) (
 		return nil, Result{Verdict: VerdictAccept, Reason: ReasonNoService}
 	}
 	ex.service(s)
+	if d.todrop(ex) {
+		ex.step(ReasonDefenseDrop, "ip_vs_todrop", "drop_packet defense: one new connection in %d is dropped", d.dropRate.Load())
+		if ex == nil {
+			d.counters.Dropped.Add(1)
+		}
+		return nil, Result{Verdict: VerdictDrop, Reason: ReasonDefenseDrop}
+	}
 	c, ignored, reason := d.schedule(s, p, t, now, ex)
 	if c != nil {
 		return c, Result{}
@@ -787,6 +794,12 @@ func (d *Director) Advance(now Time) {
 	if !d.estInit {
 		d.estInit = true
 		d.estNext = now.Add(2 * time.Second)
+		d.defenseNext = now.Add(time.Second)
+	}
+	if now >= d.defenseNext {
+		// defense_work_handler, every second (DEFENSE_TIMER_PERIOD).
+		d.updateDefense()
+		d.defenseNext = now.Add(time.Second)
 	}
 	for {
 		var at Time

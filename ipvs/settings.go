@@ -17,6 +17,10 @@ type Settings struct {
 	SloppyTCP               bool // sloppy_tcp
 	SloppySCTP              bool // sloppy_sctp
 	SecureTCP               int  // secure_tcp (0 off; 1,2 automatic; 3 always)
+	DropPacket              int  // drop_packet (0 off; 1,2 automatic; 3 always)
+	DropEntry               int  // drop_entry (accepted; golvs drops no entries at random)
+	AmDroprate              int  // am_droprate: 1 in how many new connections drop_packet=3 drops
+	Amemthresh              int  // amemthresh (pages); golvs sees no memory pressure
 	CacheBypass             bool // cache_bypass
 	NATICMPSend             bool // nat_icmp_send
 	ScheduleICMP            bool // schedule_icmp
@@ -39,6 +43,8 @@ func DefaultSettings() Settings {
 	return Settings{
 		ConnReuseMode:         1,
 		RunEstimation:         true,
+		AmDroprate:            10,
+		Amemthresh:            1024,
 		LBLCExpiration:        24 * time.Hour,
 		LBLCRExpiration:       24 * time.Hour,
 		UnprivilegedPortStart: 1024,
@@ -81,9 +87,18 @@ func (s *Settings) Set(name, value string) error {
 		if v < 0 || v > 3 {
 			return fmt.Errorf("sysctl %s: %d out of range 0..3", name, v)
 		}
-		if name == "secure_tcp" {
+		switch name {
+		case "secure_tcp":
 			s.SecureTCP = v
+		case "drop_packet":
+			s.DropPacket = v
+		default:
+			s.DropEntry = v
 		}
+	case "am_droprate":
+		s.AmDroprate = v
+	case "amemthresh":
+		s.Amemthresh = v
 	case "cache_bypass":
 		s.CacheBypass = b
 	case "nat_icmp_send":
@@ -106,7 +121,7 @@ func (s *Settings) Set(name, value string) error {
 		if v < 1 || v > 64 || v&(v-1) != 0 {
 			return fmt.Errorf("sysctl %s: %d is not a power of two up to 64", name, v)
 		}
-	case "am_droprate", "amemthresh", "backup_only", "ignore_tunneled", "pmtu_disc", "snat_reroute",
+	case "backup_only", "ignore_tunneled", "pmtu_disc", "snat_reroute",
 		"sync_persist_mode", "sync_qlen_max", "sync_refresh_period", "sync_retries", "sync_sock_size",
 		"sync_threshold":
 	default:
