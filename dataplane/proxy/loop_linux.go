@@ -85,6 +85,9 @@ type evloop struct {
 	prevGap  time.Duration // the one before
 	polled   time.Time     // when a busy poll last found events
 	nflows   int           // flows of this loop
+	accepts  uint32        // connections accepted (wraps)
+	seenAcc  uint32        // accepts as wait last saw it
+	accQuiet time.Time     // since when no connection was accepted (as wait saw it)
 	stop     bool
 	done     chan struct{}
 }
@@ -307,13 +310,18 @@ func (l *evloop) wait() int {
 	// bursts, and the processes that it wakes on other cores (clients,
 	// real servers) are woken, and preempt what runs there, once per burst
 	// rather than once per message. With 64 kept-alive connections this
-	// made 1.17-1.31x the requests/s in interleaved A/B runs (new
-	// connections/s unchanged); a flow alone (one request at a time) is
-	// not delayed.
+	// made 1.17-1.31x the requests/s in interleaved A/B runs; a flow alone
+	// (one request at a time) is not delayed. Nor is a loop that accepted
+	// a connection within the last millisecond: new connections keep its
+	// own core busy (accept, connect, the core's decision, teardown), and
+	// a poll put off would leave them waiting while it spins.
 	spin := l.p.opts.BusyPoll
 	t0 := time.Now()
+	if l.accepts != l.seenAcc {
+		l.seenAcc, l.accQuiet = l.accepts, t0
+	}
 	if spin > 0 && min(l.lastGap, l.prevGap) < spin {
-		if l.nflows >= coalesceFlows {
+		if l.nflows >= coalesceFlows && t0.Sub(l.accQuiet) > time.Millisecond {
 			for t0.Sub(l.polled) < coalesceWait {
 				t0 = time.Now()
 			}
@@ -525,6 +533,7 @@ func (l *evloop) accept(ln *tcpListener) {
 			ep.backoff = 0
 		}
 		p.cnt.accepted.Add(1)
+		l.accepts++
 		src := sockaddrAddrPort(&l.rsa)
 		l.open(ln, fd, src)
 	}
