@@ -30,6 +30,23 @@ func benchDirector(b *testing.B, opts ...svcOpt) (*ipvs.Director, ipvs.ServiceKe
 	return r.d, k
 }
 
+// openConns opens n connections to 10.0.0.1:80, one per client, and
+// returns an ACK of each.
+func openConns(b *testing.B, d *ipvs.Director, n int) []ipvs.Packet {
+	pkts := make([]ipvs.Packet, n)
+	vip := netip.MustParseAddr("10.0.0.1")
+	for i := range pkts {
+		p := ipvs.Packet{Protocol: ipvs.ProtoTCP, Src: benchClient(uint32(i)), SrcPort: 40000, Dst: vip, DstPort: 80,
+			TCPFlags: ipvs.TCPSyn, Len: 60}
+		if res := d.Process(&p, 0); !res.New {
+			b.Fatalf("setup: %v/%v", res.Verdict, res.Reason)
+		}
+		p.TCPFlags = ipvs.TCPAck
+		pkts[i] = p
+	}
+	return pkts
+}
+
 // BenchmarkProcessExisting: a packet (ACK) of an existing connection in a
 // table of 100 000 connections: ip_vs_conn_in_get, state transition, timer
 // restart. Parallel: each goroutine walks its own share of connections.
@@ -41,17 +58,7 @@ func BenchmarkProcessExisting(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			d, _ := benchDirector(b, tc.opts...)
 			const n = 100_000
-			pkts := make([]ipvs.Packet, n)
-			vip := netip.MustParseAddr("10.0.0.1")
-			for i := range pkts {
-				p := ipvs.Packet{Protocol: ipvs.ProtoTCP, Src: benchClient(uint32(i)), SrcPort: 40000, Dst: vip, DstPort: 80,
-					TCPFlags: ipvs.TCPSyn, Len: 60}
-				if res := d.Process(&p, 0); !res.New {
-					b.Fatalf("setup: %v/%v", res.Verdict, res.Reason)
-				}
-				p.TCPFlags = ipvs.TCPAck
-				pkts[i] = p
-			}
+			pkts := openConns(b, d, n)
 			var seq atomic.Uint32
 			now := ipvs.Time(time.Second)
 			b.ReportAllocs()
@@ -79,16 +86,7 @@ func BenchmarkLookupExisting(b *testing.B) {
 	for _, n := range []int{1_000, 100_000} {
 		b.Run(fmt.Sprintf("conns=%d", n), func(b *testing.B) {
 			d, _ := benchDirector(b)
-			pkts := make([]ipvs.Packet, n)
-			vip := netip.MustParseAddr("10.0.0.1")
-			for i := range pkts {
-				p := ipvs.Packet{Protocol: ipvs.ProtoTCP, Src: benchClient(uint32(i)), SrcPort: 40000, Dst: vip, DstPort: 80,
-					TCPFlags: ipvs.TCPSyn, Len: 60}
-				if res := d.Process(&p, 0); !res.New {
-					b.Fatalf("setup: %v/%v", res.Verdict, res.Reason)
-				}
-				pkts[i] = p
-			}
+			pkts := openConns(b, d, n)
 			var seq atomic.Uint32
 			b.ReportAllocs()
 			b.ResetTimer()
