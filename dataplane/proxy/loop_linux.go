@@ -310,8 +310,11 @@ func (l *evloop) wait() int {
 	// bursts, and the processes that it wakes on other cores (clients,
 	// real servers) are woken, and preempt what runs there, once per burst
 	// rather than once per message. With 64 kept-alive connections this
-	// made 1.17-1.31x the requests/s in interleaved A/B runs; a flow alone
-	// (one request at a time) is not delayed. Nor is a loop that accepted
+	// made 1.17-1.31x the requests/s in interleaved A/B runs where the real
+	// server ran at normal priority (the benchmark's backend, slower), and
+	// 0.91-1.04x (median 1.03x) with every process at niceness -10, as
+	// bench/run.sh runs them; a flow alone (one request at a time) is not
+	// delayed. Nor is a loop that accepted
 	// a connection within the last millisecond: new connections keep its
 	// own core busy (accept, connect, the core's decision, teardown), and
 	// a poll put off would leave them waiting while it spins.
