@@ -439,7 +439,12 @@ func (d *Director) checkTemplate(ct *Conn, ex *Explanation) Reason {
 		d.tab.unhash(ct)
 		ct.dport = 0xffff
 		ct.vport = 0xffff
-		ct.cport = 0
+		// Templates are made with client port 0: written only when one
+		// (from a sync message) was not, as packets of its connections
+		// read the template's address and port without its lock.
+		if ct.cport != 0 {
+			ct.cport = 0
+		}
 		d.tab.hash(ct)
 	}
 	ct.mu.Unlock()

@@ -117,6 +117,11 @@ func (t *table) wheelOf(c *Conn) *wheel {
 	for c.control != nil {
 		c = c.control
 	}
+	if c.kind.Load()&ConnTemplate != 0 {
+		// Not c.stripe(): ip_vs_check_template may zero a template's
+		// client port, and the chain must keep its wheel.
+		return &t.wheels[stripeFor(c.caddr, 0)%wheelCount]
+	}
 	return &t.wheels[c.stripe()%wheelCount]
 }
 
