@@ -223,7 +223,7 @@ func (d *Director) trySchedule(t *tuple, p *Packet, now Time, ex *Explanation) (
 		}
 		return nil, Result{Verdict: VerdictDrop, Reason: reason}
 	}
-	return d.leave(s, p, now, reason, ex)
+	return d.leave(s, p, t, now, reason, ex)
 }
 
 // findService mirrors ip_vs_ctl.c: ip_vs_service_find.
@@ -248,7 +248,7 @@ func (d *Director) findService(af Family, mark uint32, proto uint8, vaddr addr16
 }
 
 // leave mirrors ip_vs_core.c: ip_vs_leave, for a packet no real server takes.
-func (d *Director) leave(s *Service, p *Packet, now Time, why Reason, ex *Explanation) (*Conn, Result) {
+func (d *Director) leave(s *Service, p *Packet, t *tuple, now Time, why Reason, ex *Explanation) (*Conn, Result) {
 	if d.settings.CacheBypass && s.key.FWMark != 0 && d.isLocal != nil && !d.isLocal(p.Dst) {
 		ex.step(ReasonBypass, "ip_vs_leave", "cache_bypass: forwarded to the original destination")
 		if ex != nil {
@@ -258,8 +258,8 @@ func (d *Director) leave(s *Service, p *Packet, now Time, why Reason, ex *Explan
 		if s.flags&SvcOnePacket != 0 && p.Protocol == ProtoUDP {
 			flags |= ConnOnePacket
 		}
-		c := d.newConn(packetFamily(p), p.Protocol, pack(p.Src), p.SrcPort, pack(p.Dst), p.DstPort,
-			packetFamily(p), addr16{}, 0, connParams{flags: flags})
+		c := d.newConn(t.af, p.Protocol, t.caddr, p.SrcPort, t.vaddr, p.DstPort,
+			t.af, addr16{}, 0, connParams{flags: flags})
 		if c == nil {
 			return nil, Result{Verdict: VerdictDrop, Reason: ReasonTableFull}
 		}
