@@ -66,8 +66,8 @@ type Conn struct {
 	tnext, tprev *Conn
 }
 
-// stripe is the entry's stripe for striped counters and its timer wheel:
-// from its client address and port, as Process picks a packet's.
+// stripe is the entry's stripe for its timer wheel (from its client
+// address and port); packets pick theirs by processor (cpuStripe).
 func (c *Conn) stripe() uint { return stripeFor(c.caddr, c.cport) }
 
 // Private kind bits, above the kernel's flags.

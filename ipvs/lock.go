@@ -1,6 +1,9 @@
 package ipvs
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // lockStripes is how many reader stripes the director's lock has.
 const lockStripes = 8
@@ -43,4 +46,23 @@ func (l *dirLock) runlockAt(i uint) { l.s[i%lockStripes].RUnlock() }
 
 func stripeFor(caddr addr16, cport uint16) uint {
 	return uint(caddr[3]) ^ uint(caddr[15]) ^ uint(cport)
+}
+
+// stripeToken carries a stripe number; stripes keeps one per processor (P).
+type stripeToken struct{ i uint }
+
+var (
+	stripeSeq atomic.Uint32
+	stripes   = sync.Pool{New: func() any { return &stripeToken{i: uint(stripeSeq.Add(1) - 1)} }}
+)
+
+// cpuStripe returns the stripe of the processor (P) running the caller:
+// packets on one core keep writing the same stripes of the lock, the
+// statistics and the entry count, as the kernel's per-CPU counters, and
+// packets on other cores write others. A sync.Pool holds one token per P;
+// a goroutine moved meanwhile only shares a stripe for a while.
+func cpuStripe() uint {
+	tok := stripes.Get().(*stripeToken)
+	stripes.Put(tok)
+	return tok.i
 }

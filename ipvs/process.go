@@ -49,18 +49,14 @@ type Result struct {
 // timers. Expired entries are removed only by [Director.Advance], as the
 // kernel removes them only when their timers fire.
 func (d *Director) Process(p *Packet, now Time) Result {
-	if p.Dir == DirOut {
-		st := stripeFor(pack(p.Dst), p.DstPort)
-		d.mu.rlockAt(st)
-		defer d.mu.runlockAt(st)
-		return d.out(p, now)
-	}
-	t := packetTuple(p)
-	// The client's address and port pick the stripe, as for its
-	// connection (Conn.stripe): a flow keeps its stripe.
-	st := stripeFor(t.caddr, p.SrcPort)
+	st := cpuStripe()
 	d.mu.rlockAt(st)
 	defer d.mu.runlockAt(st)
+	if p.Dir == DirOut {
+		return d.out(p, now, st)
+	}
+	t := packetTuple(p)
+	t.st = st
 	return d.in(p, &t, now, nil)
 }
 
@@ -162,7 +158,7 @@ func (d *Director) in(p *Packet, t *tuple, now Time, ex *Explanation) Result {
 	if ex != nil {
 		return Result{Verdict: VerdictForward, Reason: ex.Outcome}
 	}
-	d.inStats(c, p.Len)
+	d.inStats(c, p.Len, t.st)
 	d.putTimeout(c, now, true, d.setState(c, DirIn, p))
 	reason := ReasonExisting
 	if isNew {
@@ -179,6 +175,8 @@ func (d *Director) in(p *Packet, t *tuple, now Time, ex *Explanation) Result {
 type tuple struct {
 	af           Family
 	caddr, vaddr addr16
+	// st is the stripe of the processor running the packet (cpuStripe).
+	st uint
 }
 
 func (d *Director) trySchedule(t *tuple, p *Packet, now Time, ex *Explanation) (*Conn, Result) {
@@ -259,7 +257,7 @@ func (d *Director) leave(s *Service, p *Packet, t *tuple, now Time, why Reason, 
 			flags |= ConnOnePacket
 		}
 		c := d.newConn(t.af, p.Protocol, t.caddr, p.SrcPort, t.vaddr, p.DstPort,
-			t.af, addr16{}, 0, connParams{flags: flags})
+			t.af, addr16{}, 0, connParams{flags: flags, st: t.st})
 		if c == nil {
 			return nil, Result{Verdict: VerdictDrop, Reason: ReasonTableFull}
 		}
@@ -309,12 +307,12 @@ func (d *Director) schedule(s *Service, p *Packet, t *tuple, now Time, ex *Expla
 		return nil, 0, ReasonScheduled
 	}
 	c := d.newConn(t.af, p.Protocol, t.caddr, p.SrcPort, t.vaddr, p.DstPort,
-		dest.af, dest.addr, dport, connParams{flags: onePacketFlag(s, p), dest: dest})
+		dest.af, dest.addr, dport, connParams{flags: onePacketFlag(s, p), dest: dest, st: t.st})
 	if c == nil {
 		return nil, -1, ReasonTableFull
 	}
 	d.counters.Scheduled.Add(1)
-	d.connStats(c, s)
+	d.connStats(c, s, t.st)
 	return c, 0, ReasonScheduled
 }
 
@@ -492,7 +490,7 @@ func (d *Director) schedPersist(s *Service, p *Packet, t *tuple, now Time, ex *E
 				tt = time.Nanosecond
 			}
 			ct = d.newConn(k.af, k.protocol, k.snet, 0, k.vaddr, k.vport, dest.af, dest.addr, tdport,
-				connParams{flags: ConnTemplate, dest: dest, pe: k.pe, timeout: tt})
+				connParams{flags: ConnTemplate, dest: dest, pe: k.pe, timeout: tt, st: t.st})
 			if ct == nil {
 				return nil, -1, ReasonTableFull
 			}
@@ -512,13 +510,13 @@ func (d *Director) schedPersist(s *Service, p *Packet, t *tuple, now Time, ex *E
 		return nil, 0, tplReason
 	}
 	c := d.newConn(t.af, p.Protocol, t.caddr, p.SrcPort, t.vaddr, p.DstPort, dest.af, dest.addr, dport,
-		connParams{flags: onePacketFlag(s, p), dest: dest, control: ct})
+		connParams{flags: onePacketFlag(s, p), dest: dest, control: ct, st: t.st})
 	if c == nil {
 		d.put(ct, now, false)
 		return nil, -1, ReasonTableFull
 	}
 	d.put(ct, now, false)
-	d.connStats(c, s)
+	d.connStats(c, s, t.st)
 	return c, 0, tplReason
 }
 
@@ -530,6 +528,7 @@ type connParams struct {
 	pe      *peData
 	timeout time.Duration
 	control *Conn
+	st      uint // the caller's stripe (cpuStripe)
 }
 
 // newConn mirrors ip_vs_conn.c: ip_vs_conn_new and ip_vs_bind_dest (and
@@ -577,7 +576,7 @@ func (d *Director) newConn(af Family, proto uint8, caddr addr16, cport uint16, v
 		ct.nControl.Add(1)
 	}
 	if kind&ConnOnePacket == 0 {
-		d.tab.insert(c)
+		d.tab.insert(c, cp.st)
 	} else {
 		c.seq = uint32(d.tab.seq.Add(1))
 	}
@@ -604,8 +603,7 @@ func unbindDest(c *Conn) {
 }
 
 // connStats mirrors ip_vs_core.c: ip_vs_conn_stats.
-func (d *Director) connStats(c *Conn, s *Service) {
-	st := c.stripe()
+func (d *Director) connStats(c *Conn, s *Service, st uint) {
 	if c.dest != nil {
 		c.dest.stats.countConn(st)
 	}
@@ -614,12 +612,11 @@ func (d *Director) connStats(c *Conn, s *Service) {
 }
 
 // inStats mirrors ip_vs_core.c: ip_vs_in_stats.
-func (d *Director) inStats(c *Conn, n int) {
+func (d *Director) inStats(c *Conn, n int, st uint) {
 	dest := c.dest
 	if dest == nil || !dest.Available() {
 		return
 	}
-	st := c.stripe()
 	dest.stats.countIn(st, n)
 	if dest.svc != nil {
 		dest.svc.stats.countIn(st, n)
@@ -627,12 +624,11 @@ func (d *Director) inStats(c *Conn, n int) {
 	d.stats.countIn(st, n)
 }
 
-func (d *Director) outStats(c *Conn, n int) {
+func (d *Director) outStats(c *Conn, n int, st uint) {
 	dest := c.dest
 	if dest == nil || !dest.Available() {
 		return
 	}
-	st := c.stripe()
 	dest.stats.countOut(st, n)
 	if dest.svc != nil {
 		dest.svc.stats.countOut(st, n)
@@ -776,13 +772,13 @@ func (d *Director) sctpTransition(c *Conn, dir Direction, chunk, next uint8) {
 }
 
 // out mirrors ip_vs_core.c: ip_vs_out_hook for a reply from a real server.
-func (d *Director) out(p *Packet, now Time) Result {
+func (d *Director) out(p *Packet, now Time, st uint) Result {
 	af := packetFamily(p)
 	c := d.tab.lookupOut(af, p.Protocol, pack(p.Src), p.SrcPort, pack(p.Dst), p.DstPort)
 	if c == nil {
 		return Result{Verdict: VerdictAccept, Reason: ReasonNoConn}
 	}
-	d.outStats(c, p.Len)
+	d.outStats(c, p.Len, st)
 	d.putTimeout(c, now, false, d.setState(c, DirOut, p))
 	return Result{Verdict: VerdictForward, Reason: ReasonExisting, Conn: c}
 }
@@ -877,7 +873,7 @@ func (d *Director) freeConn(c *Conn, at Time) {
 	}
 	if kind&ConnOnePacket == 0 {
 		d.tab.unhash(c)
-		d.tab.counted(c, -1)
+		d.tab.counted(c.stripe(), -1)
 	}
 	d.tab.dropPE(c)
 	if ct := c.control; ct != nil {

@@ -9,7 +9,8 @@ import "sync/atomic"
 type Stats struct {
 	// live: conns, inpkts, outpkts, inbytes, outbytes, in stripes so that
 	// packets on different cores do not share a cache line (the kernel's
-	// counters are per CPU); a flow keeps its stripe.
+	// counters are per CPU); a packet writes the stripe of its processor
+	// (cpuStripe).
 	live [lockStripes]struct {
 		v [5]atomic.Uint64
 		_ [cacheLine - 40]byte

@@ -238,13 +238,15 @@ func (t *table) key(c *Conn) uint64 { return t.hashKey(c.af, c.protocol, c.caddr
 // insert hashes c (ip_vs_conn_hash: at the head of its chain). seq
 // orders entries by creation: listings show them in that order, and
 // lookups prefer the newest entry of a key.
-func (t *table) insert(c *Conn) {
+func (t *table) insert(c *Conn, st uint) {
 	c.seq = uint32(t.seq.Add(1))
 	t.hash(c)
-	t.counted(c, 1)
+	t.counted(st, 1)
 }
 
-func (t *table) counted(c *Conn, n int64) { t.count[c.stripe()%lockStripes].n.Add(n) }
+// counted adds n to the entry count in stripe st: an entry may leave
+// through another stripe than it came in, only the sum means anything.
+func (t *table) counted(st uint, n int64) { t.count[st%lockStripes].n.Add(n) }
 
 // len returns the number of entries.
 func (t *table) len() int64 {

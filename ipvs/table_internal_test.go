@@ -98,7 +98,7 @@ func TestLookupNewestFirst(t *testing.T) {
 		c := &Conn{af: AFInet, protocol: ProtoTCP, caddr: addr16{10, 0, 0, 1}, cport: 1234,
 			vaddr: addr16{10, 0, 0, 100}, vport: 80, daf: AFInet, daddr: addr16{10, 0, 1, 1}, dport: 80}
 		c.kind.Store(uint32(FwdMasq))
-		tab.insert(c)
+		tab.insert(c, 0)
 		return c
 	}
 	old := mk()
@@ -106,7 +106,7 @@ func TestLookupNewestFirst(t *testing.T) {
 	for i := 0; i < 500; i++ {
 		c := &Conn{af: AFInet, protocol: ProtoTCP, caddr: addr16{10, 1, byte(i >> 8), byte(i)}, cport: 1234,
 			vaddr: addr16{10, 0, 0, 100}, vport: 80}
-		tab.insert(c)
+		tab.insert(c, 0)
 	}
 	young := mk()
 	in := func() *Conn {
