@@ -83,8 +83,6 @@ type Dest struct {
 	activeConns  atomic.Int32
 	totalConns   atomic.Int32
 	persistConns atomic.Int32
-	// refs counts connections bound to the dest, for the trash.
-	refs atomic.Int32
 
 	index int // position in the service's list (newest first)
 	// trashed is the time the dest entered the trash.

@@ -67,7 +67,12 @@ type Director struct {
 	// batch is Advance's buffer of timers firing together.
 	batch []*Conn
 
+	// stats are the totals (ip_vs_ctl.c: tot_stats). Every packet or
+	// connection they count is counted by exactly one service too, so the
+	// estimator sums the services' counters and those of deleted ones
+	// (gone) instead of packets counting a third time.
 	stats   Stats
+	gone    [5]uint64
 	estNext Time
 	estInit bool
 
@@ -373,6 +378,9 @@ func (d *Director) delServiceLocked(s *Service) {
 	if s.key.Port == ftpPort {
 		d.ftpSvcs--
 	}
+	for i := range d.gone {
+		d.gone[i] += s.stats.load(i)
+	}
 	for _, dst := range s.dests {
 		dst.available.Store(false)
 		d.trashDest(dst)
@@ -626,7 +634,7 @@ func (d *Director) trashGet(s *Service, af Family, a addr16, port uint16) *Dest 
 func (d *Director) sweepTrash(now Time) {
 	kept := d.trash[:0]
 	for _, x := range d.trash {
-		if x.refs.Load() > 0 {
+		if x.totalConns.Load()+x.persistConns.Load() > 0 { // entries bound to it
 			x.trashedAt = 0
 			kept = append(kept, x)
 			continue

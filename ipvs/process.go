@@ -553,7 +553,6 @@ func (d *Director) newConn(af Family, proto uint8, caddr addr16, cport uint16, v
 		}
 		c.flags |= cf
 		c.dest = dest
-		dest.refs.Add(1)
 		if c.flags&ConnTemplate == 0 {
 			if c.flags&ConnInactive == 0 {
 				dest.activeConns.Add(1)
@@ -599,7 +598,6 @@ func unbindDest(c *Conn) {
 	} else {
 		dest.persistConns.Add(-1)
 	}
-	dest.refs.Add(-1)
 }
 
 // connStats mirrors ip_vs_core.c: ip_vs_conn_stats.
@@ -608,7 +606,6 @@ func (d *Director) connStats(c *Conn, s *Service, st uint) {
 		c.dest.stats.countConn(st)
 	}
 	s.stats.countConn(st)
-	d.stats.countConn(st)
 }
 
 // inStats mirrors ip_vs_core.c: ip_vs_in_stats.
@@ -621,7 +618,6 @@ func (d *Director) inStats(c *Conn, n int, st uint) {
 	if dest.svc != nil {
 		dest.svc.stats.countIn(st, n)
 	}
-	d.stats.countIn(st, n)
 }
 
 func (d *Director) outStats(c *Conn, n int, st uint) {
@@ -633,7 +629,6 @@ func (d *Director) outStats(c *Conn, n int, st uint) {
 	if dest.svc != nil {
 		dest.svc.stats.countOut(st, n)
 	}
-	d.stats.countOut(st, n)
 }
 
 // put mirrors ip_vs_conn_put after a packet: one-packet connections are
@@ -832,20 +827,26 @@ func (d *Director) estimate() {
 	if !d.settings.RunEstimation {
 		return
 	}
+	tot := d.gone
 	for _, s := range d.svcs {
-		s.estimate()
+		s.estimate(&tot)
 	}
 	for _, s := range d.fwm {
-		s.estimate()
+		s.estimate(&tot)
 	}
 	for _, x := range d.trash {
 		x.stats.fold()
 	}
-	d.stats.fold()
+	d.stats.foldValues(tot)
 }
 
-func (s *Service) estimate() {
+// estimate folds the service's statistics and its dests' and adds the
+// service's counters to tot.
+func (s *Service) estimate(tot *[5]uint64) {
 	s.stats.fold()
+	for i := range tot {
+		tot[i] += s.stats.folded[i]
+	}
 	for _, x := range s.dests {
 		x.stats.fold()
 	}

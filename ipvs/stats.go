@@ -63,8 +63,17 @@ func (s *Stats) load(i int) uint64 {
 // counters: copy the live counters to the visible ones and update the
 // averages.
 func (s *Stats) fold() {
+	var v [5]uint64
+	for i := range v {
+		v[i] = s.load(i)
+	}
+	s.foldValues(v)
+}
+
+// foldValues is fold with the counters' values given.
+func (s *Stats) foldValues(v [5]uint64) {
 	for i := range s.folded {
-		s.folded[i] = s.load(i)
+		s.folded[i] = v[i]
 		delta := int64(s.folded[i] - s.last[i])
 		s.last[i] = s.folded[i]
 		var sample int64

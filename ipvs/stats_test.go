@@ -394,3 +394,46 @@ func TestEstimatorDisabled(t *testing.T) {
 	estCheck(t, "run_estimation=0", estService(t, d, k).Stats, ipvs.StatsInfo{})
 	estCheck(t, "run_estimation=0 totals", d.TotalStats(), ipvs.StatsInfo{})
 }
+
+// TestTotalsOutliveServices: the totals (ip_vs_ctl.c: tot_stats) count
+// what every service counts, and keep it when a service is deleted; golvs
+// sums them from the services at each tick instead of counting each packet
+// a third time.
+func TestTotalsOutliveServices(t *testing.T) {
+	d, k := estDirector(t, nil)
+	k2 := ipvs.ServiceKey{Protocol: ipvs.ProtoTCP, Addr: estVIP2.Addr(), Port: estVIP2.Port()}
+	if err := d.AddService(ipvs.ServiceConfig{ServiceKey: k2, Scheduler: "rr"}); err != nil {
+		t.Fatal(err)
+	}
+	estAddDest(t, d, k2, estRS3)
+	estTraffic(t, d, estSec(0.5), estClient)
+	estIn(t, d, estSec(0.5), netip.MustParseAddrPort("192.0.2.8:1000"), estVIP2, true, 100)
+	d.Advance(estSec(2))
+	s1, s2 := estService(t, d, k).Stats, estService(t, d, k2).Stats
+	tot := d.TotalStats()
+	if tot.Conns != s1.Conns+s2.Conns || tot.InPkts != s1.InPkts+s2.InPkts || tot.InBytes != s1.InBytes+s2.InBytes ||
+		tot.OutPkts != s1.OutPkts+s2.OutPkts || tot.OutBytes != s1.OutBytes+s2.OutBytes {
+		t.Fatalf("totals %+v, services %+v and %+v", tot, s1, s2)
+	}
+	if tot.Conns != 2 || tot.InPkts != 33 || tot.InBytes != 2020 || tot.OutBytes != 88 {
+		t.Fatalf("totals %+v", tot)
+	}
+	// Traffic of the second service in the next window, then it is deleted
+	// before the tick: its counts stay in the totals.
+	estIn(t, d, estSec(3), netip.MustParseAddrPort("192.0.2.9:1000"), estVIP2, true, 40)
+	if err := d.DelService(k2); err != nil {
+		t.Fatal(err)
+	}
+	estIn(t, d, estSec(3), netip.MustParseAddrPort("192.0.2.10:1000"), estVIP, true, 50)
+	d.Advance(estSec(4))
+	tot = d.TotalStats()
+	if tot.Conns != 4 || tot.InPkts != 35 || tot.InBytes != 2110 {
+		t.Fatalf("totals after deleting a service: %+v", tot)
+	}
+	// The second tick's byte rate counts the deleted service's 40 bytes:
+	// avg = (2020<<4)>>2 = 8080, then 8080 + ((90<<4) - 8080)>>2 = 6420,
+	// rate (6420 + 0xF)>>5 = 201 (196 without them).
+	if tot.InBPS != 201 {
+		t.Fatalf("totals' InBPS %d, want 201", tot.InBPS)
+	}
+}
