@@ -84,3 +84,29 @@ func TestCompareDetectsChange(t *testing.T) {
 		t.Errorf("a transcript differs from itself: %v", d)
 	}
 }
+
+// TestGeneratedScenariosPlay plays random scenarios (replay.Generate, the
+// ones scripts/oracle-fuzz.sh checks against the kernel) through golvs:
+// every line is understood and the transcript parses, whatever the mix.
+func TestGeneratedScenariosPlay(t *testing.T) {
+	for seed := uint64(0); seed < 300; seed++ {
+		sc := Generate(seed)
+		if sc != Generate(seed) {
+			t.Fatalf("seed %d: Generate is not deterministic", seed)
+		}
+		var out bytes.Buffer
+		if err := Play(strings.NewReader(sc), &out); err != nil {
+			t.Fatalf("seed %d: play: %v\n%s", seed, err, sc)
+		}
+		if strings.Contains(out.String(), "ORACLE-WARN") {
+			t.Fatalf("seed %d: %s", seed, out.String())
+		}
+		tr, err := ParseTranscript(&out)
+		if err != nil {
+			t.Fatalf("seed %d: transcript: %v", seed, err)
+		}
+		if d := Compare(tr, tr); len(d) != 0 {
+			t.Fatalf("seed %d: a transcript differs from itself: %v", seed, d)
+		}
+	}
+}
