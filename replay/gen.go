@@ -14,7 +14,8 @@ import (
 // Recorded on the oracle and replayed, it checks golvs on combinations no
 // one wrote by hand (scripts/oracle-fuzz.sh).
 //
-// Only silent real servers are used (SYNs stay in SYN_RECV), and the
+// Real servers are silent (SYNs stay in SYN_RECV) except those of "open"
+// services, which get complete connections one at a time; the
 // timing is kept away from expiry boundaries: either nothing expires (long
 // timeouts, a short scenario), or timeouts are short and every burst of
 // traffic is followed by a sleep longer than all of them.
@@ -45,6 +46,10 @@ type genSvc struct {
 	ops     bool
 	dests   []*genDest
 	live    bool
+	// open: its real servers listen (rs-up), and its traffic is complete
+	// connections (tcp-open), each followed by a sleep that lets it close
+	// before the next step, so that no decision depends on when it does.
+	open bool
 }
 
 type gen struct {
@@ -56,6 +61,7 @@ type gen struct {
 	nextCP  int
 	tuples  []string // client tuples used, for reuse
 	burst   int      // traffic lines since the last long sleep (expiry mode)
+	opens   int      // tcp-open lines
 }
 
 var genScheds = []string{"rr", "wrr", "lc", "wlc", "sed", "nq", "lblc", "lblcr", "dh", "sh", "mh", "fo", "ovf"}
@@ -159,6 +165,7 @@ func (g *gen) newService(i int, marked *bool) *genSvc {
 		}
 	}
 	s.ops = s.proto == "u" && g.chance(0.25)
+	s.open = !g.expiry && s.proto == "t" && s.port != 0 && s.port != 21 && g.chance(0.35)
 	return s
 }
 
@@ -190,7 +197,7 @@ func (g *gen) newDest(s *genSvc) *genDest {
 	if g.chance(0.1) {
 		d.weight = 0
 	}
-	if g.chance(0.1) {
+	if g.chance(0.1) && !s.open {
 		d.method = "-g"
 	}
 	if g.chance(0.15) {
@@ -229,6 +236,9 @@ func (g *gen) addDest(s *genSvc, d *genDest) {
 	d.live = true
 	s.dests = append(s.dests, d)
 	g.line("ipvsadm -a %s -r %s %s", s.key(), d.rs(), g.destOpts(d))
+	if s.open {
+		g.line("rs-up %s %d", d.addr, d.port)
+	}
 }
 
 func (g *gen) liveSvc() *genSvc {
@@ -366,6 +376,17 @@ func (g *gen) editService(s *genSvc) {
 // three /24 networks; sometimes it repeats an earlier tuple.
 func (g *gen) traffic(s *genSvc) {
 	g.burst++
+	if s.open {
+		if g.opens >= 4 {
+			g.line("sleep 1")
+			return
+		}
+		g.opens++
+		g.nextCP++
+		g.line("tcp-open 10.9.%d.%d %d %s %d 1", 20+g.pick(3), 1+g.pick(4), 41000+g.nextCP, s.vip, s.port)
+		g.line("sleep 2")
+		return
+	}
 	if len(g.tuples) > 0 && g.chance(0.12) {
 		g.line("%s", g.tuples[g.pick(len(g.tuples))])
 		return
