@@ -325,6 +325,22 @@ func (g *gen) event() {
 	case k < 78 && len(g.svcs) > 1:
 		s.live = false
 		g.line("ipvsadm -D %s", s.key())
+		if g.chance(0.5) {
+			// Made again at once: its old real servers come back from
+			// the trash, with the entries that still point to them.
+			s.live = true
+			old := s.dests
+			s.dests = nil
+			g.addService(s)
+			for _, d := range old {
+				if g.chance(0.6) {
+					g.addDest(s, d)
+				}
+			}
+			if len(s.dests) == 0 || g.chance(0.3) {
+				g.addDest(s, g.newDest(s))
+			}
+		}
 	case k < 81:
 		listings := []string{"ipvsadm -L -n --persistent-conn", "ipvsadm -L -n --thresholds", "ipvsadm -S -n", "ipvsadm -L -n -c --sort"}
 		g.line("%s", listings[g.pick(len(listings))])
