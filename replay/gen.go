@@ -46,6 +46,9 @@ type genSvc struct {
 	ops     bool
 	dests   []*genDest
 	live    bool
+	// v6: an IPv6 service, configuration only (the oracle's traffic is
+	// IPv4): edits and listings.
+	v6 bool
 	// open: its real servers listen (rs-up), and its traffic is complete
 	// connections (tcp-open), each followed by a sleep that lets it close
 	// before the next step, so that no decision depends on when it does.
@@ -95,7 +98,12 @@ func (g *gen) build() {
 	nsvc := 1 + g.pick(3)
 	marked := false
 	for i := 0; i < nsvc; i++ {
-		s := g.newService(i, &marked)
+		var s *genSvc
+		if i > 0 && g.chance(0.2) {
+			s = g.newService6(i)
+		} else {
+			s = g.newService(i, &marked)
+		}
 		g.svcs = append(g.svcs, s)
 		g.addService(s)
 		for n := 1 + g.pick(4); n > 0; n-- {
@@ -169,6 +177,21 @@ func (g *gen) newService(i int, marked *bool) *genSvc {
 	return s
 }
 
+// newService6 makes an IPv6 service: TCP or UDP, persistent with a
+// prefix length or not.
+func (g *gen) newService6(i int) *genSvc {
+	s := &genSvc{v6: true, live: true, sched: genScheds[g.pick(len(genScheds))], proto: "t", port: 80}
+	if g.chance(0.4) {
+		s.proto, s.port = "u", 53
+	}
+	s.vip = fmt.Sprintf("[2001:db8::%d]", i+1)
+	if g.chance(0.5) {
+		s.persist = 60 + 60*g.pick(5)
+		s.mask = []string{"128", "64", "48"}[g.pick(3)]
+	}
+	return s
+}
+
 func (s *genSvc) key() string {
 	if s.proto == "f" {
 		return fmt.Sprintf("-f %d", s.mark)
@@ -194,6 +217,9 @@ func (g *gen) addService(s *genSvc) {
 func (g *gen) newDest(s *genSvc) *genDest {
 	g.nextRIP = g.nextRIP%20 + 1
 	d := &genDest{addr: fmt.Sprintf("10.8.0.%d", g.nextRIP), weight: 1 + g.pick(3), method: "-m", live: true}
+	if s.v6 {
+		d.addr = fmt.Sprintf("[2001:db8:8::%x]", g.nextRIP)
+	}
 	if g.chance(0.1) {
 		d.weight = 0
 	}
@@ -379,6 +405,9 @@ func (g *gen) editService(s *genSvc) {
 				s.persist = 4 + g.pick(3)
 			}
 			s.mask = []string{"255.255.255.255", "255.255.255.0", "255.255.0.0"}[g.pick(3)]
+			if s.v6 {
+				s.mask = []string{"128", "64", "48"}[g.pick(3)]
+			}
 		}
 		opts += fmt.Sprintf(" -p %d -M %s", s.persist, s.mask)
 	}
@@ -391,6 +420,10 @@ func (g *gen) editService(s *genSvc) {
 // traffic sends a SYN or a datagram to s from one of a few clients in
 // three /24 networks; sometimes it repeats an earlier tuple.
 func (g *gen) traffic(s *genSvc) {
+	if s.v6 {
+		g.line("ipvsadm -L -n %s", s.key())
+		return
+	}
 	g.burst++
 	if s.open {
 		if g.opens >= 4 {
