@@ -309,22 +309,37 @@ func (l *evloop) wait() int {
 	// least (as a NIC moderates its interrupts): the loop then sends in
 	// bursts, and the processes that it wakes on other cores (clients,
 	// real servers) are woken, and preempt what runs there, once per burst
-	// rather than once per message. With 64 kept-alive connections this
-	// made 1.17-1.31x the requests/s in interleaved A/B runs where the real
-	// server ran at normal priority (the benchmark's backend, slower), and
-	// 0.91-1.04x (median 1.03x) with every process at niceness -10, as
-	// bench/run.sh runs them; a flow alone (one request at a time) is not
-	// delayed. Nor is a loop that accepted
-	// a connection within the last millisecond: new connections keep its
-	// own core busy (accept, connect, the core's decision, teardown), and
-	// a poll put off would leave them waiting while it spins.
+	// rather than once per message; a flow alone (one request at a time)
+	// is not delayed, nor the poll after a batch that accepted a
+	// connection (its connect and first data go on at once). A loop that
+	// accepted a connection within the last millisecond sleeps the
+	// spacing instead of spinning through it: its core halts meanwhile,
+	// and the other cores, which run the clients' and real servers' side
+	// of every new connection, go faster (on the
+	// benchmark's virtual machine a spinning core slowed the other one's
+	// loopback HTTP by about 4 %). Measured in bench/run.sh's setting
+	// (every process at niceness -10; 2026-12, a 2-core Intel Xeon VM),
+	// golvs over HAProxy, medians of interleaved A/B runs (bench/ab.sh):
+	// 64 kept-alive connections, spacing 25 µs 1.02x, 50 µs 1.03-1.06x,
+	// 100 µs 1.02x, 200 µs 1.00x; 32 connections closed after each
+	// request, no spacing within a millisecond of an accept 0.93-0.98x,
+	// 50 µs spun 0.97-1.00x, 50 µs slept 1.01-1.04x, 50 µs slept also
+	// right after an accept 0.85x.
 	spin := l.p.opts.BusyPoll
 	t0 := time.Now()
-	if l.accepts != l.seenAcc {
+	accepted := l.accepts != l.seenAcc
+	if accepted {
 		l.seenAcc, l.accQuiet = l.accepts, t0
 	}
 	if spin > 0 && min(l.lastGap, l.prevGap) < spin {
-		if l.nflows >= coalesceFlows && t0.Sub(l.accQuiet) > time.Millisecond {
+		if l.nflows >= coalesceFlows && !accepted {
+			if t0.Sub(l.accQuiet) <= time.Millisecond {
+				// Accepting: sleep the spacing (the core halts).
+				if d := coalesceWait - t0.Sub(l.polled); d > 2*time.Microsecond {
+					sysNanosleep(d)
+					t0 = time.Now()
+				}
+			}
 			for t0.Sub(l.polled) < coalesceWait {
 				t0 = time.Now()
 			}
@@ -357,7 +372,7 @@ func (l *evloop) wait() int {
 // coalesceWait apart at least (see wait).
 const (
 	coalesceFlows = 8
-	coalesceWait  = 25 * time.Microsecond
+	coalesceWait  = 50 * time.Microsecond
 )
 
 func (l *evloop) schedule(f *eflow) {
@@ -1051,12 +1066,17 @@ func (f *eflow) move(d int, budget *int) bool {
 		f.bulk[d] = true // bulk: splice from now on
 	}
 	// Write at once from the loop's buffer; keep only what does not fit.
-	// (Data followed by a FIN is not held for the FIN with MSG_MORE: the
-	// FIN waits for the next poll, see above, and the receiver is to
-	// have the data meanwhile.)
+	// Data that came with its source's FIN leaves with the FIN, in one
+	// segment (MSG_MORE, then the shutdown), as HAProxy sends it: the
+	// receiver wakes once for both. (A FIN that comes alone waits for the
+	// next poll, see above.)
 	w := 0
+	more := 0
+	if f.eof[d] {
+		more = unix.MSG_MORE
+	}
 	if dst.wr {
-		w, err = sendAll(dst.fd, l.buf[:n], unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT)
+		w, err = sendAll(dst.fd, l.buf[:n], unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT|more)
 		if err != nil && err != unix.EAGAIN {
 			f.ioFailed(dir, err)
 			return false
@@ -1067,6 +1087,9 @@ func (f *eflow) move(d int, budget *int) bool {
 		b := pendPool.Get().(*[]byte)
 		*b = append((*b)[:0], l.buf[w:n]...)
 		f.pend[d], f.poff[d] = b, 0
+	} else if more != 0 {
+		f.passFin(d)
+		return false
 	}
 	return true
 }

@@ -4,6 +4,7 @@ package proxy
 
 import (
 	"net/netip"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -154,6 +155,15 @@ func sysEpollPoll(epfd int, evs []unix.EpollEvent) (int, error) {
 		return 0, e
 	}
 	return int(r), nil
+}
+
+// sysNanosleep sleeps d on the calling thread, keeping its P: the loop's
+// short pauses (tens of µs) would take a millisecond through Go's timers,
+// whose poller waits in milliseconds. A signal may end it early; the
+// thread's timer slack (50 µs by default) may make it longer.
+func sysNanosleep(d time.Duration) {
+	ts := unix.NsecToTimespec(int64(d))
+	unix.RawSyscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), 0, 0)
 }
 
 // sysReset closes fd with a RST (SO_LINGER 0).
