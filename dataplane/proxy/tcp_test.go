@@ -23,11 +23,22 @@ func clientAddr(i int) netip.Addr { return netip.AddrFrom4([4]byte{127, 0, 0, by
 func TestTCPPersistence(t *testing.T) {
 	r := newRig(t, rigOpts{persist: 300, backends: 3})
 	seen := map[string]bool{}
+	// The client's stack may give a new connection the port of an
+	// earlier one whose entry is still in TIME_WAIT (the client closed
+	// second, so it keeps no TIME_WAIT of its own). That SYN takes over
+	// the entry and is not scheduled: a connection controlled by a
+	// template is never expected new (ip_vs_core.c: is_new_conn_expected).
+	reused := 0
 	for c := range 6 {
 		from := clientAddr(c)
 		first := ""
+		ports := map[uint16]bool{}
 		for range 8 {
-			name := mustAsk(t, from, r.vip)
+			name, port := askFromPort(t, from, r.vip)
+			if ports[port] {
+				reused++
+			}
+			ports[port] = true
 			if first == "" {
 				first = name
 			} else if name != first {
@@ -38,6 +49,9 @@ func TestTCPPersistence(t *testing.T) {
 	}
 	if len(seen) != 3 {
 		t.Fatalf("clients went to %v, want the 3 real servers", seen)
+	}
+	if reused > 0 {
+		t.Logf("%d client tuples reused", reused)
 	}
 	r.waitIdle(t)
 	templates := 0
@@ -55,8 +69,8 @@ func TestTCPPersistence(t *testing.T) {
 		t.Fatalf("%d templates, want 6", templates)
 	}
 	c := r.d.Counters()
-	if c.TemplateMiss.Load() != 6 || c.TemplateHit.Load() != 6*7 {
-		t.Fatalf("template misses %d hits %d, want 6 and 42", c.TemplateMiss.Load(), c.TemplateHit.Load())
+	if c.TemplateMiss.Load() != 6 || c.TemplateHit.Load() != uint64(6*7-reused) {
+		t.Fatalf("template misses %d hits %d, want 6 and %d (%d client tuples reused)", c.TemplateMiss.Load(), c.TemplateHit.Load(), 6*7-reused, reused)
 	}
 	pc := r.p.Counters()
 	if pc.Accepted != 48 || pc.Forwarded != 48 || pc.Rejected != 0 || pc.Errors != 0 {
@@ -69,10 +83,15 @@ func TestTCPPersistence(t *testing.T) {
 	if si.Stats.Conns != 48 && si.Stats.Conns != 0 { // folded every 2 s by the estimator
 		t.Fatalf("service conns %d", si.Stats.Conns)
 	}
+	inact := 0
 	for _, di := range si.Dests {
-		if di.ActiveConns != 0 || di.InactConns != 16 || di.PersistConns != 2 {
-			t.Errorf("dest %v: active %d inactive %d persistent %d, want 0 16 2", di.Addr, di.ActiveConns, di.InactConns, di.PersistConns)
+		inact += int(di.InactConns)
+		if di.ActiveConns != 0 || di.InactConns > 16 || di.PersistConns != 2 {
+			t.Errorf("dest %v: active %d inactive %d persistent %d, want 0 16 2 (fewer inactive for reused tuples)", di.Addr, di.ActiveConns, di.InactConns, di.PersistConns)
 		}
+	}
+	if inact != 48-reused {
+		t.Errorf("%d inactive connections, want %d (%d client tuples reused)", inact, 48-reused, reused)
 	}
 }
 
@@ -423,4 +442,23 @@ func TestShutdown(t *testing.T) {
 	if _, err := br2.ReadString('\n'); err == nil {
 		t.Fatal("relay survived Shutdown")
 	}
+}
+
+// askFromPort is mustAsk that also returns the client's port.
+func askFromPort(t *testing.T, from netip.Addr, vip netip.AddrPort) (string, uint16) {
+	t.Helper()
+	c, err := dial(t, from, vip)
+	if err != nil {
+		t.Fatalf("connection from %v to %v: %v", from, vip, err)
+	}
+	defer c.Close()
+	port := c.LocalAddr().(*net.TCPAddr).AddrPort().Port()
+	if _, err := io.WriteString(c, "NAME\n"); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Fields(line)[0], port
 }
