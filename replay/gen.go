@@ -364,9 +364,18 @@ func (g *gen) event() {
 		}
 		g.line("ipvsadm -Z")
 	case k < 78 && len(g.svcs) > 1:
+		again := g.chance(0.5)
+		if again && !g.endBurst() && !g.expiry {
+			// A dest back from the trash in a new service has its
+			// statistics zeroed at their folded values (ip_vs_ctl.c:
+			// __ip_vs_update_dest): as for -Z, a sleep first, so that
+			// the estimator's phase cannot matter (seed 69 of an
+			// earlier generator).
+			g.line("sleep 2")
+		}
 		s.live = false
 		g.line("ipvsadm -D %s", s.key())
-		if g.chance(0.5) {
+		if again {
 			// Made again at once: its old real servers come back from
 			// the trash, with the entries that still point to them.
 			s.live = true
