@@ -315,11 +315,7 @@ func TestEstimatorZero(t *testing.T) {
 // (ip_vs_zero_service).
 func TestEstimatorZeroOneService(t *testing.T) {
 	d, k := estDirector(t, nil)
-	k2 := ipvs.ServiceKey{Protocol: ipvs.ProtoTCP, Addr: estVIP2.Addr(), Port: estVIP2.Port()}
-	if err := d.AddService(ipvs.ServiceConfig{ServiceKey: k2, Scheduler: "rr"}); err != nil {
-		t.Fatal(err)
-	}
-	estAddDest(t, d, k2, estRS3)
+	k2 := estSecondService(t, d)
 	estTraffic(t, d, estSec(0.5), estClient)
 	estIn(t, d, estSec(0.5), estClient, estVIP2, true, 60)
 	d.Advance(estSec(2))
@@ -401,11 +397,7 @@ func TestEstimatorDisabled(t *testing.T) {
 // a third time.
 func TestTotalsOutliveServices(t *testing.T) {
 	d, k := estDirector(t, nil)
-	k2 := ipvs.ServiceKey{Protocol: ipvs.ProtoTCP, Addr: estVIP2.Addr(), Port: estVIP2.Port()}
-	if err := d.AddService(ipvs.ServiceConfig{ServiceKey: k2, Scheduler: "rr"}); err != nil {
-		t.Fatal(err)
-	}
-	estAddDest(t, d, k2, estRS3)
+	k2 := estSecondService(t, d)
 	estTraffic(t, d, estSec(0.5), estClient)
 	estIn(t, d, estSec(0.5), netip.MustParseAddrPort("192.0.2.8:1000"), estVIP2, true, 100)
 	d.Advance(estSec(2))
@@ -436,4 +428,16 @@ func TestTotalsOutliveServices(t *testing.T) {
 	if tot.InBPS != 201 {
 		t.Fatalf("totals' InBPS %d, want 201", tot.InBPS)
 	}
+}
+
+// estSecondService adds a TCP service on estVIP2 (rr, one real server
+// estRS3) to d.
+func estSecondService(t *testing.T, d *ipvs.Director) ipvs.ServiceKey {
+	t.Helper()
+	k2 := ipvs.ServiceKey{Protocol: ipvs.ProtoTCP, Addr: estVIP2.Addr(), Port: estVIP2.Port()}
+	if err := d.AddService(ipvs.ServiceConfig{ServiceKey: k2, Scheduler: "rr"}); err != nil {
+		t.Fatal(err)
+	}
+	estAddDest(t, d, k2, estRS3)
+	return k2
 }

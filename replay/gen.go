@@ -269,24 +269,18 @@ func (g *gen) addDest(s *genSvc, d *genDest) {
 	}
 }
 
-func (g *gen) liveSvc() *genSvc {
-	var l []*genSvc
-	for _, s := range g.svcs {
-		if s.live {
-			l = append(l, s)
-		}
-	}
-	if len(l) == 0 {
-		return nil
-	}
-	return l[g.pick(len(l))]
-}
+func (g *gen) liveSvc() *genSvc { return pickLive(g, g.svcs, func(s *genSvc) bool { return s.live }) }
 
 func (g *gen) liveDest(s *genSvc) *genDest {
-	var l []*genDest
-	for _, d := range s.dests {
-		if d.live {
-			l = append(l, d)
+	return pickLive(g, s.dests, func(d *genDest) bool { return d.live })
+}
+
+// pickLive returns one of the items that live accepts, nil when none does.
+func pickLive[T any](g *gen, items []*T, live func(*T) bool) *T {
+	var l []*T
+	for _, x := range items {
+		if live(x) {
+			l = append(l, x)
 		}
 	}
 	if len(l) == 0 {
