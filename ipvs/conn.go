@@ -31,6 +31,14 @@ const (
 // guarded by mu; the timer's deadline is atomic so that refreshing it takes
 // no table lock.
 //
+// An entry whose timer fires in [Director.Advance] is reused for a later
+// entry, as the kernel reuses its slab objects. A *Conn obtained from
+// [Director.Process] or [Director.Lookup] may be read while it has not
+// expired; a caller that keeps it longer must not read it after it may
+// have expired (keep its Dest, which does not change, from before), and
+// must not take a pointer equal to it for the same connection unless the
+// tuple is the same.
+//
 // The layout keeps an entry at 144 bytes (a Go size class) and puts what a
 // lookup compares in its first 48 bytes.
 type Conn struct {

@@ -66,6 +66,8 @@ type Director struct {
 
 	// batch is Advance's buffer of timers firing together.
 	batch []*Conn
+	// free holds entries Advance freed, for new ones (recycle.go).
+	free recycler
 
 	// stats are the totals (ip_vs_ctl.c: tot_stats). Every packet or
 	// connection they count is counted by exactly one service too, so the
@@ -774,6 +776,9 @@ func (d *Director) TotalStats() StatsInfo {
 
 // Conns returns a snapshot of the connection table, in creation order.
 func (d *Director) Conns(now Time) []ConnInfo {
+	// Held for reading: Advance may not free and reuse an entry meanwhile.
+	d.mu.RLock()
+	defer d.mu.RUnlock()
 	var out []ConnInfo
 	d.tab.forEach(func(c *Conn) {
 		ci := c.info(now)

@@ -541,8 +541,9 @@ func (d *Director) newConn(af Family, proto uint8, caddr addr16, cport uint16, v
 		d.counters.TableFull.Add(1)
 		return nil
 	}
-	c := &Conn{af: af, daf: daf, protocol: proto, caddr: caddr, cport: cport, vaddr: vaddr, vport: vport,
-		daddr: daddr, dport: dport, flags: cp.flags, timeout: newConnTimeout}
+	c := d.allocConn()
+	c.af, c.daf, c.protocol, c.caddr, c.cport, c.vaddr, c.vport = af, daf, proto, caddr, cport, vaddr, vport
+	c.daddr, c.dport, c.flags, c.timeout = daddr, dport, cp.flags, newConnTimeout
 	if cp.timeout != 0 {
 		c.timeout = cp.timeout
 	}
@@ -797,6 +798,8 @@ func (d *Director) Advance(now Time) {
 		d.updateDefense()
 		d.defenseNext = now.Add(time.Second)
 	}
+	d.free.freeing = true
+	defer d.stopFreeing()
 	for {
 		var at Time
 		d.batch, at = d.tab.popDue(now, d.batch)
@@ -886,6 +889,15 @@ func (d *Director) freeConn(c *Conn, at Time) {
 		}
 	}
 	unbindDest(c)
+	if d.free.freeing && !d.free.off {
+		d.free.free(c)
+	}
+}
+
+// stopFreeing ends Advance's collection of freed entries for reuse.
+func (d *Director) stopFreeing() {
+	d.free.freeing = false
+	d.free.flush()
 }
 
 // connDel mirrors ip_vs_conn.c: ip_vs_conn_del: a forced expiry that also

@@ -617,7 +617,7 @@ func (l *evloop) open(ln *tcpListener, fd int, src netip.AddrPort) {
 		return
 	}
 	f := l.newFlow()
-	f.conn, f.mark, f.src, f.dst, f.target = r.conn, mark, src, dst, r.target
+	f.conn, f.rs, f.mark, f.src, f.dst, f.target = r.conn, r.rs, mark, src, dst, r.target
 	f.dest, f.nat, f.outSrc = r.dest, r.nat, r.outSrc
 	f.c = endpoint{fd: fd, kind: epClient, f: f, wr: true}
 	f.b = endpoint{fd: -1, kind: epBack, f: f}
@@ -728,6 +728,7 @@ type eflow struct {
 	deadline time.Time
 
 	conn   *ipvs.Conn
+	rs     *ipvs.Dest // conn's real server (see flowRoute.rs)
 	nat    bool
 	mark   uint32
 	src    netip.AddrPort // client
@@ -1333,7 +1334,7 @@ func (l *evloop) sweepFlow(f *eflow, now ipvs.Time) {
 	if now.Sub(f.fedAt) <= l.p.opts.Tick && (!f.report(0) || !f.report(1)) {
 		return
 	}
-	if d := f.conn.Dest(); f.expires > now && (d == nil || d.Available()) {
+	if d := f.rs; f.expires > now && (d == nil || d.Available()) {
 		return
 	}
 	ok, left := l.p.alive(ipvs.ProtoTCP, f.mark, f.src, f.dst, f.dest, now)

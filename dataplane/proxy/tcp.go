@@ -117,7 +117,10 @@ func resetConn(c *net.TCPConn) {
 // core's byte statistics for packets the proxy reports.
 // flowRoute is where a new TCP flow goes, as the core decided on its SYN.
 type flowRoute struct {
-	conn   *ipvs.Conn     // nil for a bypassed flow
+	conn *ipvs.Conn // nil for a bypassed flow
+	// rs is the entry's real server. The core may reuse the entry once it
+	// expired, so sweeps read this and not conn.
+	rs     *ipvs.Dest
 	target netip.AddrPort // where to connect
 	dest   netip.AddrPort // the entry's real server
 	outSrc netip.AddrPort // source of the core's DirOut packets
@@ -146,6 +149,7 @@ func (p *Proxy) route(pkt *ipvs.Packet, src, dst netip.AddrPort, mark uint32, no
 	}
 	if r.conn = res.Conn; r.conn != nil {
 		r.dest = r.conn.DestAddrPort()
+		r.rs = r.conn.Dest()
 		r.nat = ipvs.FwdMethod(r.conn.Flags()&ipvs.ConnFwdMask) == ipvs.FwdMasq
 		r.outSrc = r.target
 		if !r.nat {
@@ -194,6 +198,7 @@ type tcpFlow struct {
 	client  *net.TCPConn
 	back    *net.TCPConn
 	conn    *ipvs.Conn
+	rs      *ipvs.Dest // conn's real server (see flowRoute.rs)
 	nat     bool
 	mark    uint32
 	src     netip.AddrPort // client
@@ -243,7 +248,7 @@ func (p *Proxy) serveTCP(l *tcpListener, c *net.TCPConn) {
 		return
 	}
 	target := r.target
-	f := &tcpFlow{p: p, client: c, conn: r.conn, mark: mark, src: src, dst: dst,
+	f := &tcpFlow{p: p, client: c, conn: r.conn, rs: r.rs, mark: mark, src: src, dst: dst,
 		dest: r.dest, nat: r.nat, outSrc: r.outSrc}
 	back, err := p.dial(src, target)
 	if err != nil {
@@ -516,7 +521,7 @@ func (p *Proxy) sweepTCP(now ipvs.Time) {
 		if f.conn == nil || f.aborted.Load() {
 			continue
 		}
-		if d := f.conn.Dest(); ipvs.Time(f.expires.Load()) > now && (d == nil || d.Available()) {
+		if d := f.rs; ipvs.Time(f.expires.Load()) > now && (d == nil || d.Available()) {
 			continue
 		}
 		ok, left := p.alive(ipvs.ProtoTCP, f.mark, f.src, f.dst, f.dest, now)

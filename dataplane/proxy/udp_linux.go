@@ -39,11 +39,14 @@ type udpService struct {
 type udpKey struct{ client, dest netip.AddrPort }
 
 type udpSess struct {
-	key       udpKey
-	vip       netip.AddrPort
-	outSrc    netip.AddrPort
-	fd        int // -1 once closed; guarded by udpService.mu
-	conn      atomic.Pointer[ipvs.Conn]
+	key    udpKey
+	vip    netip.AddrPort
+	outSrc netip.AddrPort
+	fd     int // -1 once closed; guarded by udpService.mu
+	conn   atomic.Pointer[ipvs.Conn]
+	// rs is conn's real server, kept when conn is set: the core may reuse
+	// an entry once it expired, so the sweep reads this and not conn.
+	rs        atomic.Pointer[ipvs.Dest]
 	nat       bool
 	onePacket bool
 	// expires is when the core entry is expected to expire (ipvs.Time).
@@ -176,6 +179,7 @@ func (u *udpService) send(s *udpSess, c *ipvs.Conn, b []byte, now ipvs.Time) {
 	}
 	if s.conn.Load() != c {
 		s.conn.Store(c)
+		s.rs.Store(c.Dest())
 	}
 	s.expires.Store(int64(now.Add(p.timeouts.Load().UDP)))
 	if _, err := unix.Write(s.fd, b); err != nil {
@@ -200,6 +204,7 @@ func (u *udpService) newSess(key udpKey, vip netip.AddrPort, c *ipvs.Conn, now i
 		s.outSrc = vip
 	}
 	s.conn.Store(c)
+	s.rs.Store(c.Dest())
 	s.expires.Store(int64(now.Add(u.p.timeouts.Load().UDP)))
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -312,8 +317,7 @@ func (u *udpService) sweep(now ipvs.Time) bool {
 	p := u.p
 	u.mu.Lock()
 	for _, s := range u.sess {
-		c := s.conn.Load()
-		d := c.Dest()
+		d := s.rs.Load()
 		if ipvs.Time(s.expires.Load()) > now && (d == nil || d.Available()) {
 			continue
 		}
