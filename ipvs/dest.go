@@ -80,9 +80,13 @@ type Dest struct {
 	overload   atomic.Bool
 	available  atomic.Bool
 
+	// The counters change with every connection, on every core: apart
+	// from what packets only read (available, method, weight).
+	_            [cacheLine]byte
 	activeConns  atomic.Int32
 	totalConns   atomic.Int32
 	persistConns atomic.Int32
+	_            [cacheLine - 12]byte
 
 	index int // position in the service's list (newest first)
 	// trashed is the time the dest entered the trash.

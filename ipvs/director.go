@@ -90,15 +90,36 @@ type Director struct {
 
 // Counters count decisions by outcome, for metrics.
 type Counters struct {
-	TemplateHit     atomic.Uint64
-	TemplateMiss    atomic.Uint64
-	TemplateInvalid atomic.Uint64
-	Scheduled       atomic.Uint64
-	Rescheduled     atomic.Uint64
-	NoDest          atomic.Uint64
-	Dropped         atomic.Uint64
-	TableFull       atomic.Uint64
+	TemplateHit     Counter
+	TemplateMiss    Counter
+	TemplateInvalid Counter
+	Scheduled       Counter
+	Rescheduled     Counter
+	NoDest          Counter
+	Dropped         Counter
+	TableFull       Counter
 }
+
+// Counter is one decision counter. Packets count in their processor's
+// stripe (see cpuStripe), so that cores do not pass its cache line to and
+// fro on every new connection.
+type Counter struct {
+	s [lockStripes]struct {
+		n atomic.Uint64
+		_ [cacheLine - 8]byte
+	}
+}
+
+// Load returns the count.
+func (c *Counter) Load() uint64 {
+	var n uint64
+	for i := range c.s {
+		n += c.s[i].n.Load()
+	}
+	return n
+}
+
+func (c *Counter) add(st uint) { c.s[st%lockStripes].n.Add(1) }
 
 // NewDirector returns an empty director.
 func NewDirector(cfg *Config) *Director {

@@ -136,7 +136,7 @@ func (d *Director) in(p *Packet, t *tuple, now Time, ex *Explanation) Result {
 		} else {
 			ex.step(ReasonDestUnavailable, "ip_vs_in_hook", "connection's real server was deleted: packet dropped")
 			if ex == nil {
-				d.counters.Dropped.Add(1)
+				d.counters.Dropped.add(t.st)
 			}
 			return Result{Verdict: VerdictDrop, Reason: ReasonDestUnavailable}
 		}
@@ -150,7 +150,7 @@ func (d *Director) in(p *Packet, t *tuple, now Time, ex *Explanation) Result {
 		}
 		isNew = true
 		if resched {
-			d.counters.Rescheduled.Add(1)
+			d.counters.Rescheduled.add(t.st)
 		}
 	} else {
 		ex.existing(c, now)
@@ -201,7 +201,7 @@ func (d *Director) trySchedule(t *tuple, p *Packet, now Time, ex *Explanation) (
 	if d.todrop(ex) {
 		ex.step(ReasonDefenseDrop, "ip_vs_todrop", "drop_packet defense: one new connection in %d is dropped", d.dropRate.Load())
 		if ex == nil {
-			d.counters.Dropped.Add(1)
+			d.counters.Dropped.add(t.st)
 		}
 		return nil, Result{Verdict: VerdictDrop, Reason: ReasonDefenseDrop}
 	}
@@ -217,7 +217,7 @@ func (d *Director) trySchedule(t *tuple, p *Packet, now Time, ex *Explanation) (
 		return nil, Result{Verdict: VerdictAccept, Reason: reason}
 	case ignored < 0:
 		if ex == nil {
-			d.counters.Dropped.Add(1)
+			d.counters.Dropped.add(t.st)
 		}
 		return nil, Result{Verdict: VerdictDrop, Reason: reason}
 	}
@@ -271,7 +271,7 @@ func (d *Director) leave(s *Service, p *Packet, t *tuple, now Time, why Reason, 
 	}
 	ex.step(why, "ip_vs_leave", "no real server: ICMP port unreachable to the client, packet dropped")
 	if ex == nil {
-		d.counters.NoDest.Add(1)
+		d.counters.NoDest.add(t.st)
 	}
 	return nil, Result{Verdict: VerdictReject, Reason: why}
 }
@@ -311,7 +311,7 @@ func (d *Director) schedule(s *Service, p *Packet, t *tuple, now Time, ex *Expla
 	if c == nil {
 		return nil, -1, ReasonTableFull
 	}
-	d.counters.Scheduled.Add(1)
+	d.counters.Scheduled.add(t.st)
 	d.connStats(c, s, t.st)
 	return c, 0, ReasonScheduled
 }
@@ -475,9 +475,9 @@ func (d *Director) schedPersist(s *Service, p *Packet, t *tuple, now Time, ex *E
 		}
 		if ex == nil {
 			if tplReason == ReasonTemplateAbsent {
-				d.counters.TemplateMiss.Add(1)
+				d.counters.TemplateMiss.add(t.st)
 			} else {
-				d.counters.TemplateInvalid.Add(1)
+				d.counters.TemplateInvalid.add(t.st)
 			}
 			var tdport uint16
 			if p.DstPort == s.key.Port && s.key.Port != ftpPort {
@@ -498,7 +498,7 @@ func (d *Director) schedPersist(s *Service, p *Packet, t *tuple, now Time, ex *E
 	} else {
 		dest = ct.dest
 		if ex == nil {
-			d.counters.TemplateHit.Add(1)
+			d.counters.TemplateHit.add(t.st)
 		}
 	}
 	dport := p.DstPort
@@ -538,7 +538,7 @@ func (d *Director) newConn(af Family, proto uint8, caddr addr16, cport uint16, v
 	daf Family, daddr addr16, dport uint16, cp connParams) *Conn {
 	if max := d.settings.MaxConns; max > 0 && d.tab.len() >= int64(max) {
 		d.tab.refused.Add(1)
-		d.counters.TableFull.Add(1)
+		d.counters.TableFull.add(cp.st)
 		return nil
 	}
 	c := d.allocConn()
