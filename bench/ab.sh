@@ -18,6 +18,9 @@
 #   CONNS_CC [32] CONNS_KA [64] PROXY_CPU [0] LOAD_CPU [1] NICE [-10] BASE_PORT [22000]
 #   GOLVSADM [golvsadm beside the first golvsd] OUT [a new directory under /tmp]
 #   PERF [0] 1: in round 1, `perf record -a -g` (both cores) during each test (OUT/perf-TEST-TARGET.data)
+# Besides each rate: the proxy's CPU time per unit, each core's idle and softirq share, IPIs and
+# context switches per 1000 units, and the TCP segments sent (all sockets, `nstat`) and pure ACKs
+# received per unit.
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-6}
@@ -125,13 +128,16 @@ done
 ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 clk=$(getconf CLK_TCK)
 tsv=$OUT/ab.tsv
-echo "# round test target rate cpu_us_per_unit idle0 idle1 si0 si1 res0 res1 cal0 cal1 ctxt" >"$tsv"
+echo "# round test target rate cpu_us_per_unit idle0 idle1 si0 si1 res0 res1 cal0 cal1 ctxt segs acks" >"$tsv"
 
 # machine_stats: per core idle and softirq ticks, rescheduling and function-call IPIs received per
-# core, context switches (for the per-test deltas written beside each rate).
+# core, context switches, TCP segments sent and pure ACKs received (for the per-test deltas written
+# beside each rate).
 machine_stats() {
+  local tcp
+  tcp=$(nstat -az TcpOutSegs TcpExtTCPPureAcks 2>/dev/null | awk '$1 == "TcpOutSegs" {o=$2} $1 == "TcpExtTCPPureAcks" {a=$2} END{print o + 0, a + 0}')
   awk '/^cpu0 /{i0=$5+$6; s0=$8} /^cpu1 /{i1=$5+$6; s1=$8} /^ctxt /{c=$2} END{printf "%d %d %d %d ", i0, i1, s0, s1; printf "%d\n", c}' /proc/stat |
-    { read -r i0 i1 s0 s1 c; awk -v i0="$i0" -v i1="$i1" -v s0="$s0" -v s1="$s1" -v c="$c" '/^ *RES:/{r0=$2; r1=$3} /^ *CAL:/{k0=$2; k1=$3} END{print i0, i1, s0, s1, r0, r1, k0, k1, c}' /proc/interrupts; }
+    { read -r i0 i1 s0 s1 c; awk -v i0="$i0" -v i1="$i1" -v s0="$s0" -v s1="$s1" -v c="$c" -v tcp="$tcp" '/^ *RES:/{r0=$2; r1=$3} /^ *CAL:/{k0=$2; k1=$3} END{print i0, i1, s0, s1, r0, r1, k0, k1, c, tcp}' /proc/interrupts; }
 }
 
 # one ROUND TEST TARGET: one wrk test; appends its line to ab.tsv.
@@ -159,7 +165,8 @@ one() {
     "$(awk -v a="$m0" -v b="$m1" -v hz="$clk" -v v="$v" -v d="$DURATION" 'BEGIN{
       split(a, x, " "); split(b, y, " ")
       for (i = 1; i <= 4; i++) printf "%.1f\t", (y[i] - x[i]) / hz / d * 100
-      for (i = 5; i <= 9; i++) printf "%.0f%s", (y[i] - x[i]) / (v * d) * 1000, i < 9 ? "\t" : ""}')" >>"$tsv"
+      for (i = 5; i <= 9; i++) printf "%.0f\t", (y[i] - x[i]) / (v * d) * 1000
+      for (i = 10; i <= 11; i++) printf "%.2f%s", (y[i] - x[i]) / (v * d), i < 11 ? "\t" : ""}')" >>"$tsv"
 }
 
 log "builds: ${names[*]}; $ROUNDS rounds of ${DURATION}s tests ($TESTS); output $tsv"
@@ -206,20 +213,20 @@ awk -F'\t' -v names="${names[*]}" '
       printf "%-4s %-12s %6.3f %6.3f %6.3f  %9.0f %9.0f  %8.2f %8.2f\n", kk[1], kk[2], m, lo, hi, mr, med(b, kh), mc, med(c2, kh)
     }
   }' "$tsv" | sort | tee "$OUT/summary.txt"
-echo "medians per target; idle and softirq in % of each core, IPIs and context switches per 1000 units" | tee -a "$OUT/summary.txt"
+echo "medians per target; idle and softirq in % of each core, IPIs and context switches per 1000 units, segments sent and pure ACKs received per unit" | tee -a "$OUT/summary.txt"
 awk -F'\t' '
   /^#/ {next}
-  { key = $2 SUBSEP $3; c = ++cnt[key]; for (i = 4; i <= 14; i++) val[key, i, c] = $i }
+  { key = $2 SUBSEP $3; c = ++cnt[key]; for (i = 4; i <= 16; i++) val[key, i, c] = $i }
   END {
-    printf "%-4s %-10s %9s %7s %6s %6s %5s %5s %6s %6s %6s %6s %6s\n", "test", "target", "rate", "cpu_us", "idle0", "idle1", "si0", "si1", "res0", "res1", "cal0", "cal1", "ctxt"
+    printf "%-4s %-10s %9s %7s %6s %6s %5s %5s %6s %6s %6s %6s %6s %7s %7s\n", "test", "target", "rate", "cpu_us", "idle0", "idle1", "si0", "si1", "res0", "res1", "cal0", "cal1", "ctxt", "segs", "acks"
     for (key in cnt) {
       split(key, kk, SUBSEP); k = cnt[key]
       printf "%-4s %-10s", kk[1], kk[2]
-      for (i = 4; i <= 14; i++) {
+      for (i = 4; i <= 16; i++) {
         for (j = 1; j <= k; j++) a[j] = val[key, i, j] + 0
         for (p = 1; p <= k; p++) for (q = p + 1; q <= k; q++) if (a[q] < a[p]) { t = a[p]; a[p] = a[q]; a[q] = t }
         m = k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
-        printf i == 4 ? " %9.0f" : i == 5 ? " %7.2f" : " %6.1f", m
+        printf (i == 4 ? " %9.0f" : (i == 5 || i >= 15) ? " %7.2f" : " %6.1f"), m
       }
       printf "\n"
     }
