@@ -375,7 +375,7 @@ func (l *evloop) wait() int {
 	// 1.046x, each round ahead on both.
 	n := 0
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(l.epfd)}
-	if err := sysEpollCtl(l.parkFd, unix.EPOLL_CTL_ADD, l.epfd, &ev); err != nil {
+	if err := sysEpollCtl(l.parkFd, unix.EPOLL_CTL_ADD, l.epfd, &ev); err != nil && err != unix.EEXIST {
 		l.rc = nil // wait in the system call from now on
 		return l.wait()
 	}
