@@ -189,7 +189,7 @@ func (ex *Explanation) existing(c *Conn, now Time) {
 	ex.step(ReasonExisting, "ip_vs_conn_in_get", "existing connection %s -> %s -> %s in %s, %s left", ci.Client, ci.Virtual, ci.Dest, ci.State, ci.Expires.Truncate(time.Second))
 }
 
-func (ex *Explanation) templateKey(k templateKey) {
+func (ex *Explanation) templateKey(k *templateKey) {
 	if ex == nil {
 		return
 	}

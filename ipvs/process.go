@@ -460,7 +460,7 @@ func (d *Director) schedPersist(s *Service, p *Packet, t *tuple, now Time, ex *E
 		}
 		k.pe = &peData{name: "sip", data: callID}
 	}
-	ex.templateKey(k)
+	ex.templateKey(&k)
 	ct := d.tab.lookupTemplate(k.af, k.protocol, k.snet, k.vaddr, k.vport, k.pe)
 	var dest *Dest
 	tplReason := ReasonTemplateAbsent
