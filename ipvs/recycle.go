@@ -28,8 +28,8 @@ type connBatch struct {
 type recycler struct {
 	pool  sync.Pool // *connBatch, full or partly used
 	empty sync.Pool // *connBatch, emptied
-	// freed collects the entries Advance frees (only under the director's
-	// exclusive lock); fill is the batch being filled.
+	// freeing is set while Advance runs (under the director's exclusive
+	// lock): entries freed then are kept; fill is the batch being filled.
 	freeing bool
 	fill    *connBatch
 	off     bool // tests: never reuse
@@ -78,7 +78,7 @@ func (r *recycler) flush() {
 	}
 }
 
-// alloc returns a zeroed entry: a recycled one when there is one.
+// allocConn returns a zeroed entry: a recycled one when there is one.
 func (d *Director) allocConn() *Conn {
 	if c := d.free.get(); c != nil {
 		*c = Conn{}
