@@ -21,7 +21,11 @@ func TestRecycledEntriesStartClean(t *testing.T) {
 		tcp := ServiceKey{Family: AFInet, Protocol: ProtoTCP, Addr: netip.MustParseAddr("10.0.0.1"), Port: 80}
 		udp := ServiceKey{Family: AFInet, Protocol: ProtoUDP, Addr: netip.MustParseAddr("10.0.0.1"), Port: 53}
 		sip := ServiceKey{Family: AFInet, Protocol: ProtoUDP, Addr: netip.MustParseAddr("10.0.0.1"), Port: 5060}
+		v6 := ServiceKey{Family: AFInet6, Protocol: ProtoTCP, Addr: netip.MustParseAddr("2001:db8::1"), Port: 443}
+		fwm := ServiceKey{Family: AFInet, FWMark: 3}
 		for _, sc := range []ServiceConfig{
+			{ServiceKey: v6, Scheduler: "rr", Flags: SvcPersistent, Timeout: 20, Netmask: 64},
+			{ServiceKey: fwm, Scheduler: "rr", Flags: SvcPersistent, Timeout: 20},
 			{ServiceKey: tcp, Scheduler: "rr", Flags: SvcPersistent, Timeout: 30, Netmask: 0xffffff00, NetmaskSet: true},
 			{ServiceKey: udp, Scheduler: "rr"},
 			{ServiceKey: sip, Scheduler: "rr", Flags: SvcPersistent, Timeout: 30, PE: "sip"},
@@ -31,6 +35,9 @@ func TestRecycledEntriesStartClean(t *testing.T) {
 			}
 			for i, m := range []FwdMethod{FwdMasq, FwdRoute} {
 				dc := DestConfig{Addr: netip.AddrFrom4([4]byte{10, 8, 0, byte(i + 1)}), Port: sc.Port, Method: m, Weight: 1}
+				if sc.Family == AFInet6 {
+					dc.Addr = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: byte(i + 1)})
+				}
 				if err := d.AddDest(sc.ServiceKey, dc); err != nil {
 					t.Fatal(err)
 				}
@@ -94,10 +101,24 @@ func TestRecycledEntriesStartClean(t *testing.T) {
 					send(d, Packet{Protocol: ProtoTCP, Src: src, SrcPort: port, Dst: vip, DstPort: 80, TCPFlags: TCPFin | TCPAck, Len: 52})
 				}
 				send(d, Packet{Protocol: ProtoUDP, Src: src, SrcPort: port, Dst: vip, DstPort: 53, Len: 80})
+				// fwmark 3 (any address), and IPv6 from a /64 per client.
+				send(d, Packet{Protocol: ProtoTCP, Src: src, SrcPort: port, Dst: netip.MustParseAddr("192.0.2.9"), DstPort: 25,
+					Mark: 3, TCPFlags: TCPSyn, Len: 60})
+				src6 := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 9, 6: byte(i % 5), 15: byte(round)})
+				send(d, Packet{Protocol: ProtoTCP, Src: src6, SrcPort: port, Dst: netip.MustParseAddr("2001:db8::1"), DstPort: 443,
+					TCPFlags: TCPSyn, Len: 80})
 				send(d, Packet{Protocol: ProtoUDP, Src: src, SrcPort: 5060, Dst: vip, DstPort: 5060, Len: 200,
 					Payload: []byte(fmt.Sprintf("INVITE sip:a@b SIP/2.0\r\nCall-ID: call-%d-%d\r\n\r\n", round, i%5))})
 			})
 			now = now.Add(100 * time.Millisecond)
+		}
+		var v6, mark bool
+		for _, ci := range reuse.Conns(now) {
+			v6 = v6 || ci.Family == AFInet6
+			mark = mark || ci.Template && ci.Protocol == ProtoIP && ci.Virtual.Addr() == netip.MustParseAddr("0.0.0.3")
+		}
+		if !v6 || !mark {
+			t.Fatalf("round %d: IPv6 entries %v, fwmark templates %v; want both", round, v6, mark)
 		}
 		// Let every entry expire, a few seconds at a time.
 		for k := 0; k < 200; k++ {
