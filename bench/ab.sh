@@ -22,6 +22,8 @@
 # context switches per 1000 units, and the TCP segments sent (all sockets, `nstat`) and pure ACKs
 # received per unit.
 set -euo pipefail
+# shellcheck source=bench/haproxy-cfg.sh
+. "$(dirname "$0")/haproxy-cfg.sh"
 
 ROUNDS=${ROUNDS:-6}
 DURATION=${DURATION:-4}
@@ -94,19 +96,7 @@ http {
 EOF
 "${ON_LOAD[@]}" nginx -c "$work/backend.conf" -e "$work/backend.err" >"$work/backend.log" 2>&1 &
 pids+=($!)
-cat >"$work/haproxy.cfg" <<EOF
-global
-  nbthread 1
-  maxconn $(((nofile - 100) / 2))
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 120s
-  timeout server 120s
-listen http
-  bind 127.0.0.1:$P_HAPROXY
-  server backend 127.0.0.1:$P_BACKEND
-EOF
+haproxy_cfg "$nofile" "http:$P_HAPROXY:$P_BACKEND" >"$work/haproxy.cfg"
 "${ON_PROXY[@]}" haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 &
 pids+=($!)
 declare -A port pid

@@ -51,6 +51,8 @@ RETRIES=${RETRIES:-2}
 RETRIES_TOTAL=${RETRIES_TOTAL:-20}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/haproxy-cfg.sh
+. "$(dirname "$0")/haproxy-cfg.sh"
 OUT=${OUT:-$root/bench/out}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
@@ -186,22 +188,7 @@ done
 "$work/bin/golvsadm" -L -n >"$work/golvsadm-L.txt"
 
 # HAProxy, mode tcp, one thread.
-cat >"$work/haproxy.cfg" <<EOF
-global
-  nbthread 1
-  maxconn $(((nofile - 100) / 2))
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 120s
-  timeout server 120s
-listen http
-  bind 127.0.0.1:$P_HAPROXY
-  server backend 127.0.0.1:$P_BACKEND
-listen stream
-  bind 127.0.0.1:$P_HAPROXY_S
-  server backend 127.0.0.1:$P_STREAM
-EOF
+haproxy_cfg "$nofile" "http:$P_HAPROXY:$P_BACKEND" "stream:$P_HAPROXY_S:$P_STREAM" >"$work/haproxy.cfg"
 start haproxy "${ON_PROXY[@]}" haproxy -f "$work/haproxy.cfg" -db
 pid_haproxy=$last_pid
 
