@@ -66,6 +66,10 @@ type Director struct {
 
 	// batch is Advance's buffer of timers firing together.
 	batch []*Conn
+	// waiting holds the batch's entries that fire after their controller;
+	// waited counts them (for tests).
+	waiting []*Conn
+	waited  int
 	// free holds entries Advance freed, for new ones (recycle.go).
 	free recycler
 

@@ -49,7 +49,11 @@ type Result struct {
 // timers. Expired entries are removed only by [Director.Advance], as the
 // kernel removes them only when their timers fire.
 func (d *Director) Process(p *Packet, now Time) Result {
-	st := cpuStripe()
+	return d.process(p, now, cpuStripe())
+}
+
+// process is Process on stripe st.
+func (d *Director) process(p *Packet, now Time, st uint) Result {
 	d.mu.rlockAt(st)
 	defer d.mu.runlockAt(st)
 	if p.Dir == DirOut {
@@ -121,7 +125,7 @@ func (d *Director) in(p *Packet, t *tuple, now Time, ex *Explanation) Result {
 		c.mu.Unlock()
 		if resched {
 			if ex == nil && c.nControl.Load() == 0 {
-				d.expireNow(c, now)
+				d.expireNow(c, now, t.st)
 			}
 			c = nil
 		}
@@ -130,7 +134,7 @@ func (d *Director) in(p *Packet, t *tuple, now Time, ex *Explanation) Result {
 		if d.settings.ExpireNodestConn {
 			ex.step(ReasonDestUnavailable, "ip_vs_in_hook", "connection's real server was deleted and expire_nodest_conn=1: expire it and schedule anew")
 			if ex == nil {
-				d.expireNow(c, now)
+				d.expireNow(c, now, t.st)
 			}
 			c = nil
 		} else {
@@ -159,7 +163,7 @@ func (d *Director) in(p *Packet, t *tuple, now Time, ex *Explanation) Result {
 		return Result{Verdict: VerdictForward, Reason: ex.Outcome}
 	}
 	d.inStats(c, p.Len, t.st)
-	d.putTimeout(c, now, true, d.setState(c, DirIn, p))
+	d.putTimeout(c, now, true, d.setState(c, DirIn, p), t.st)
 	reason := ReasonExisting
 	if isNew {
 		reason = ReasonScheduled
@@ -262,7 +266,7 @@ func (d *Director) leave(s *Service, p *Packet, t *tuple, now Time, why Reason, 
 			return nil, Result{Verdict: VerdictDrop, Reason: ReasonTableFull}
 		}
 		d.setState(c, DirIn, p)
-		d.put(c, now, true)
+		d.put(c, now, true, t.st)
 		return nil, Result{Verdict: VerdictBypass, Reason: ReasonBypass, Conn: c, New: true}
 	}
 	if s.key.Port == ftpPort && p.DstPort != ftpPort {
@@ -512,10 +516,10 @@ func (d *Director) schedPersist(s *Service, p *Packet, t *tuple, now Time, ex *E
 	c := d.newConn(t.af, p.Protocol, t.caddr, p.SrcPort, t.vaddr, p.DstPort, dest.af, dest.addr, dport,
 		connParams{flags: onePacketFlag(s, p), dest: dest, control: ct, st: t.st})
 	if c == nil {
-		d.put(ct, now, false)
+		d.put(ct, now, false, t.st)
 		return nil, -1, ReasonTableFull
 	}
-	d.put(ct, now, false)
+	d.put(ct, now, false, t.st)
 	d.connStats(c, s, t.st)
 	return c, 0, tplReason
 }
@@ -635,15 +639,15 @@ func (d *Director) outStats(c *Conn, n int, st uint) {
 // put mirrors ip_vs_conn_put after a packet: one-packet connections are
 // freed now; every other entry's timer restarts at now+timeout. countPkt
 // counts the packet in in_pkts (the template's for one-packet connections).
-func (d *Director) put(c *Conn, now Time, countPkt bool) {
+func (d *Director) put(c *Conn, now Time, countPkt bool, st uint) {
 	c.mu.Lock()
 	t := c.timeout
 	c.mu.Unlock()
-	d.putTimeout(c, now, countPkt, t)
+	d.putTimeout(c, now, countPkt, t, st)
 }
 
 // putTimeout is put with the entry's timeout already read.
-func (d *Director) putTimeout(c *Conn, now Time, countPkt bool, t time.Duration) {
+func (d *Director) putTimeout(c *Conn, now Time, countPkt bool, t time.Duration, st uint) {
 	if c.kind.Load()&ConnOnePacket != 0 {
 		if countPkt && c.control != nil {
 			c.control.inPkts.Add(1)
@@ -654,14 +658,14 @@ func (d *Director) putTimeout(c *Conn, now Time, countPkt bool, t time.Duration)
 	if countPkt {
 		c.inPkts.Add(1)
 	}
-	d.tab.timerSet(c, now, t)
+	d.tab.timerSet(c, now, t, st)
 }
 
 // expireNow mirrors ip_vs_conn_expire_now: a pending timer is moved to the
 // current jiffy, so it fires at the next tick.
-func (d *Director) expireNow(c *Conn, now Time) {
+func (d *Director) expireNow(c *Conn, now Time, st uint) {
 	if d.tab.timerPending(c) && c.Expires() > now {
-		d.tab.timerSet(c, now, 0)
+		d.tab.timerSet(c, now, 0, st)
 	}
 }
 
@@ -775,7 +779,7 @@ func (d *Director) out(p *Packet, now Time, st uint) Result {
 		return Result{Verdict: VerdictAccept, Reason: ReasonNoConn}
 	}
 	d.outStats(c, p.Len, st)
-	d.putTimeout(c, now, false, d.setState(c, DirOut, p))
+	d.putTimeout(c, now, false, d.setState(c, DirOut, p), st)
 	return Result{Verdict: VerdictForward, Reason: ReasonExisting, Conn: c}
 }
 
@@ -810,18 +814,54 @@ func (d *Director) Advance(now Time) {
 		if len(d.batch) == 0 {
 			break
 		}
+		waiting := d.waiting[:0]
 		for i, c := range d.batch {
 			if i%warmBatch == 0 {
 				d.tab.warm(d.batch[i:min(i+warmBatch, len(d.batch))])
 			}
 			d.batch[i] = nil
-			if !d.tab.takeFiring(c) {
-				continue // deleted or re-armed by an earlier timer of the batch
+			if d.tab.firesAfterControl(c) {
+				waiting = append(waiting, c)
+				d.waited++
+				continue
 			}
-			d.expire(c, at)
+			d.fire(c, at)
 		}
+		// Entries whose controller fired after them in the kernel's list:
+		// once it has, in turn (a chain may be FTP data, control
+		// connection, template).
+		for len(waiting) > 0 {
+			n := 0
+			for _, c := range waiting {
+				if d.tab.firesAfterControl(c) {
+					waiting[n] = c
+					n++
+					continue
+				}
+				d.fire(c, at)
+			}
+			if n == len(waiting) {
+				// Cannot happen (a chain's root waits for nothing);
+				// fire them anyway rather than loop.
+				for _, c := range waiting {
+					d.fire(c, at)
+				}
+				n = 0
+			}
+			clear(waiting[n:])
+			waiting = waiting[:n]
+		}
+		d.waiting = waiting
 	}
 	d.sweepTrash(now)
+}
+
+// fire runs c's timer, an entry of the batch being fired, unless it was
+// deleted or re-armed by an earlier timer of the batch.
+func (d *Director) fire(c *Conn, at Time) {
+	if d.tab.takeFiring(c) {
+		d.expire(c, at)
+	}
 }
 
 // estimate folds the statistics of every service, dest and the totals
@@ -862,7 +902,7 @@ func (d *Director) expire(c *Conn, at Time) {
 		c.mu.Lock()
 		c.timeout = expireLater
 		c.mu.Unlock()
-		d.tab.timerSet(c, at, expireLater)
+		d.tab.timerSet(c, at, expireLater, cpuStripe())
 		return
 	}
 	d.freeConn(c, at)

@@ -216,6 +216,7 @@ type table struct {
 
 func newTable() *table {
 	t := &table{seed: maphash.String(maphash.MakeSeed(), "golvs")}
+	t.timers.init()
 	return t
 }
 

@@ -1,7 +1,6 @@
 package ipvs
 
 import (
-	"sort"
 	"sync"
 	"time"
 )
@@ -69,6 +68,9 @@ type bucket struct {
 	head  *Conn
 	idx   int    // position in w.due; -1 once popped
 	w     *wheel // the wheel it belongs to
+	// firing marks the wheel's marker of the batch being fired (see
+	// timers.firing), which is no bucket.
+	firing bool
 }
 
 func bucketKey(fireJ uint64, lvl int) uint64 { return fireJ<<4 | uint64(lvl) }
@@ -81,14 +83,16 @@ const wheelCount = lockStripes
 // timer are O(1); only a new bucket costs O(log buckets), and there are
 // few buckets (a kernel wheel has 64 slots per level).
 //
-// The table has wheelCount wheels, so that new connections on different
-// cores do not contend for one lock. The kernel's firing order matters
-// between an entry and its controller (a template freed with its last
-// connection, or re-armed for 60 s): every entry goes on the wheel of the
-// root of its control chain, so such entries share a wheel and keep their
-// exact order; entries of different wheels do not act on each other.
+// As the kernel's timer bases are per CPU, the table has a wheel per
+// stripe (cpuStripe): a packet arms its entries' timers on the wheel of
+// the processor it runs on, so cores do not pass a wheel's lock and its
+// current buckets to and fro. The kernel's firing order matters only
+// between an entry and its controller, when both fire in the same bucket
+// (a template freed with its last connection, or re-armed for 60 s): see
+// timerSet and Director.Advance for how that order is kept across wheels.
 type wheel struct {
 	mu      sync.Mutex
+	id      int // index in timers.wheels: the order two wheels are locked in
 	buckets map[uint64]*bucket
 	due     []*bucket // heap: earliest fireJ first, then higher level
 	// recent is the bucket last used on each level: timers armed about
@@ -100,10 +104,16 @@ type wheel struct {
 // timers are the table's wheels.
 type timers struct {
 	wheels [wheelCount]wheel
-	// firing marks the entries of the batch being fired: until processed
-	// they count as pending for timerDel.
-	firing bucket
-	popped []*bucket // popDue's buffer
+	// firing[i] marks the entries of wheel i in the batch being fired:
+	// until processed they count as pending for timerDel.
+	firing [wheelCount]bucket
+}
+
+func (t *timers) init() {
+	for i := range t.wheels {
+		t.wheels[i].id = i
+		t.firing[i] = bucket{idx: -1, w: &t.wheels[i], firing: true}
+	}
 }
 
 // Timer fields of a Conn: expJ, the deadline in jiffies (0 once stopped;
@@ -111,26 +121,18 @@ type timers struct {
 // under its wheel's lock, read atomically for the shortcuts); tnext and
 // tprev, its neighbours in the bucket (under the wheel's lock).
 
-// wheelOf returns the wheel of c's control chain. An entry's controller is
-// set when it is created and cleared only when it is freed.
-func (t *table) wheelOf(c *Conn) *wheel {
-	for c.control != nil {
-		c = c.control
-	}
-	if c.kind.Load()&ConnTemplate != 0 {
-		// Not c.stripe(): ip_vs_check_template may zero a template's
-		// client port, and the chain must keep its wheel.
-		return &t.wheels[stripeFor(c.caddr, 0)%wheelCount]
-	}
-	return &t.wheels[c.stripe()%wheelCount]
-}
-
-// timerSet (re)starts c's timer at now+d: mod_timer.
-func (t *table) timerSet(c *Conn, now Time, d time.Duration) {
+// timerSet (re)starts c's timer at now+d: mod_timer. st is the caller's
+// stripe: a timer that changes bucket moves to that stripe's wheel, or to
+// the wheel of its controller's timer when that sits in the very bucket
+// c goes to. So an entry armed into its controller's bucket after the
+// controller is ahead of it in one list, as in the kernel's single list;
+// an entry of that bucket on another wheel was armed before its
+// controller moved there, and Advance fires it after the controller.
+func (t *table) timerSet(c *Conn, now Time, d time.Duration, st uint) {
 	clk := toJiffies(now)
 	expJ := clk + uint64(d/Jiffy)
 	b := c.tb.Load()
-	pending := b != nil && b != &t.firing
+	pending := b != nil && !b.firing
 	// __mod_timer: a pending timer re-armed for the same jiffy is left
 	// alone, in its bucket.
 	if pending && c.expJ.Load() == expJ {
@@ -143,19 +145,55 @@ func (t *table) timerSet(c *Conn, now Time, d time.Duration) {
 		c.expJ.Store(expJ)
 		return
 	}
-	w := t.wheelOf(c)
-	w.mu.Lock()
-	if b = c.tb.Load(); b != nil && b != &t.firing {
-		if b.fireJ == fireJ && b.lvl == lvl {
-			c.expJ.Store(expJ)
-			w.mu.Unlock()
-			return
+	for {
+		w := &t.wheels[st%wheelCount]
+		if ct := c.control; ct != nil {
+			if cb := ct.tb.Load(); cb != nil && !cb.firing && cb.fireJ == fireJ && cb.lvl == lvl {
+				w = cb.w
+			}
 		}
-		dequeue(c, b)
+		// The old bucket's wheel too, locked in address order.
+		var ow *wheel
+		if b = c.tb.Load(); b != nil && !b.firing && b.w != w {
+			ow = b.w
+		}
+		lockPair(w, ow)
+		if c.tb.Load() != b {
+			unlockPair(w, ow) // moved meanwhile by another packet
+			continue
+		}
+		if b != nil && !b.firing {
+			if b.fireJ == fireJ && b.lvl == lvl {
+				c.expJ.Store(expJ)
+				unlockPair(w, ow)
+				return
+			}
+			dequeue(c, b)
+		}
+		enqueue(c, w.bucketFor(fireJ, lvl))
+		c.expJ.Store(expJ)
+		unlockPair(w, ow)
+		return
 	}
-	enqueue(c, w.bucketFor(fireJ, lvl))
-	c.expJ.Store(expJ)
-	w.mu.Unlock()
+}
+
+func lockPair(a, b *wheel) {
+	if b == nil {
+		a.mu.Lock()
+		return
+	}
+	if b.id < a.id {
+		a, b = b, a
+	}
+	a.mu.Lock()
+	b.mu.Lock()
+}
+
+func unlockPair(a, b *wheel) {
+	a.mu.Unlock()
+	if b != nil {
+		b.mu.Unlock()
+	}
 }
 
 func (w *wheel) bucketFor(fireJ uint64, lvl int) *bucket {
@@ -203,26 +241,32 @@ func dequeue(c *Conn, b *bucket) {
 // timerDel stops c's timer and reports whether it was pending (del_timer).
 // An entry of the batch being fired counts as pending and will not fire.
 func (t *table) timerDel(c *Conn) bool {
-	w := t.wheelOf(c)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	b := c.tb.Load()
-	if b == nil {
-		return false
+	for {
+		b := c.tb.Load()
+		if b == nil {
+			return false
+		}
+		w := b.w
+		w.mu.Lock()
+		if c.tb.Load() != b {
+			w.mu.Unlock()
+			continue
+		}
+		if !b.firing {
+			dequeue(c, b)
+		}
+		c.tb.Store(nil)
+		c.expJ.Store(0)
+		w.mu.Unlock()
+		return true
 	}
-	if b != &t.firing {
-		dequeue(c, b)
-	}
-	c.tb.Store(nil)
-	c.expJ.Store(0)
-	return true
 }
 
 // timerPending reports whether c's timer is queued (not stopped, not in
 // the batch being fired).
 func (t *table) timerPending(c *Conn) bool {
 	b := c.tb.Load()
-	return b != nil && b != &t.firing
+	return b != nil && !b.firing
 }
 
 // takeFiring reports whether c, an entry of the batch being fired, is still
@@ -230,11 +274,24 @@ func (t *table) timerPending(c *Conn) bool {
 // timer stopped. Only Advance calls it, holding the director exclusively:
 // no timer changes meanwhile, so it needs no wheel lock.
 func (t *table) takeFiring(c *Conn) bool {
-	if c.tb.Load() != &t.firing {
+	if b := c.tb.Load(); b == nil || !b.firing {
 		return false
 	}
 	c.tb.Store(nil)
 	return true
+}
+
+// firesAfterControl reports whether c, an entry of the batch being fired,
+// must wait for its controller: the controller is in the batch too, on
+// another wheel. c was then armed into the bucket before its controller
+// (timerSet), and the kernel fires the newer first.
+func (t *table) firesAfterControl(c *Conn) bool {
+	ct := c.control
+	if ct == nil {
+		return false
+	}
+	cb, b := ct.tb.Load(), c.tb.Load()
+	return cb != nil && cb.firing && b != nil && b.firing && cb != b
 }
 
 func (w *wheel) less(i, j int) bool {
@@ -293,52 +350,49 @@ func (w *wheel) popBucket() *bucket {
 	return b
 }
 
-// popDue removes every timer that fires at the earliest firing jiffy at or
-// before now and returns them in the kernel's firing order (__run_timers:
-// higher level first; expire_timers: newest armed first), with that time.
-// The entries are marked as a firing batch: until processed they stay
-// pending for timerDel. Only Advance calls it, holding the director
-// exclusively.
+// popDue removes every timer of the earliest bucket due at or before now
+// (earliest firing jiffy, then highest level: __run_timers runs higher
+// levels first) from every wheel, and returns them with that time, each
+// wheel's newest armed first (expire_timers). The entries are marked as a
+// firing batch: until processed they stay pending for timerDel. Only
+// Advance calls it, holding the director exclusively: no timer changes
+// meanwhile, so it needs no wheel lock.
 func (t *table) popDue(now Time, batch []*Conn) ([]*Conn, Time) {
 	batch = batch[:0]
 	clk := toJiffies(now)
 	for {
 		var at uint64
-		found := false
+		lvl := -1
 		for i := range t.wheels {
 			w := &t.wheels[i]
 			for len(w.due) > 0 && w.due[0].head == nil && w.due[0].fireJ <= clk {
 				w.popBucket() // emptied by deletions and moves
 			}
-			if len(w.due) > 0 && w.due[0].fireJ <= clk && (!found || w.due[0].fireJ < at) {
-				at, found = w.due[0].fireJ, true
+			if len(w.due) == 0 {
+				continue
+			}
+			if b := w.due[0]; b.fireJ <= clk && (lvl < 0 || b.fireJ < at || b.fireJ == at && b.lvl > lvl) {
+				at, lvl = b.fireJ, b.lvl
 			}
 		}
-		if !found {
+		if lvl < 0 {
 			return batch, 0
 		}
-		bs := t.popped[:0]
 		for i := range t.wheels {
 			w := &t.wheels[i]
-			for len(w.due) > 0 && w.due[0].fireJ == at {
-				bs = append(bs, w.popBucket())
+			if len(w.due) == 0 || w.due[0].fireJ != at || w.due[0].lvl != lvl {
+				continue
 			}
-		}
-		// Higher levels first; a wheel's buckets of one jiffy come out
-		// of its heap in that order already, so a stable sort keeps it.
-		sort.SliceStable(bs, func(i, j int) bool { return bs[i].lvl > bs[j].lvl })
-		for _, b := range bs {
+			b := w.popBucket()
 			for c := b.head; c != nil; {
 				next := c.tnext
 				c.tnext, c.tprev = nil, nil
-				c.tb.Store(&t.firing)
+				c.tb.Store(&t.firing[i])
 				batch = append(batch, c)
 				c = next
 			}
 			b.head = nil
 		}
-		clear(bs)
-		t.popped = bs[:0]
 		if len(batch) > 0 {
 			return batch, fromJiffies(at)
 		}
