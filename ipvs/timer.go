@@ -68,8 +68,9 @@ type bucket struct {
 	head  *Conn
 	idx   int    // position in w.due; -1 once popped
 	w     *wheel // the wheel it belongs to
-	// firing marks the wheel's marker of the batch being fired (see
-	// timers.firing), which is no bucket.
+	// firing is set when the bucket is popped to fire: its entries stay
+	// pending for timerDel until processed, and entries of two firing
+	// buckets fire from two wheels (Director.Advance).
 	firing bool
 }
 
@@ -104,15 +105,11 @@ type wheel struct {
 // timers are the table's wheels.
 type timers struct {
 	wheels [wheelCount]wheel
-	// firing[i] marks the entries of wheel i in the batch being fired:
-	// until processed they count as pending for timerDel.
-	firing [wheelCount]bucket
 }
 
 func (t *timers) init() {
 	for i := range t.wheels {
 		t.wheels[i].id = i
-		t.firing[i] = bucket{idx: -1, w: &t.wheels[i], firing: true}
 	}
 }
 
@@ -163,14 +160,27 @@ func (t *table) timerSet(c *Conn, now Time, d time.Duration, st uint) {
 			continue
 		}
 		if b != nil && !b.firing {
+			// Holding b's wheel, nobody else can move c.
 			if b.fireJ == fireJ && b.lvl == lvl {
 				c.expJ.Store(expJ)
 				unlockPair(w, ow)
 				return
 			}
 			dequeue(c, b)
+			nb := w.bucketFor(fireJ, lvl)
+			enqueue(c, nb)
+			c.tb.Store(nb)
+		} else {
+			// A stopped (or firing) timer is in no list, so no wheel
+			// lock keeps two packets from arming it on two wheels at
+			// once: the first to set its bucket wins, the other retries.
+			nb := w.bucketFor(fireJ, lvl)
+			if !c.tb.CompareAndSwap(b, nb) {
+				unlockPair(w, ow)
+				continue
+			}
+			enqueue(c, nb)
 		}
-		enqueue(c, w.bucketFor(fireJ, lvl))
 		c.expJ.Store(expJ)
 		unlockPair(w, ow)
 		return
@@ -216,6 +226,7 @@ func (w *wheel) bucketFor(fireJ uint64, lvl int) *bucket {
 	return b
 }
 
+// enqueue links c at the head of b; the caller sets c.tb.
 func enqueue(c *Conn, b *bucket) {
 	c.tprev = nil
 	c.tnext = b.head
@@ -223,7 +234,6 @@ func enqueue(c *Conn, b *bucket) {
 		b.head.tprev = c
 	}
 	b.head = c
-	c.tb.Store(b)
 }
 
 func dequeue(c *Conn, b *bucket) {
@@ -383,13 +393,13 @@ func (t *table) popDue(now Time, batch []*Conn) ([]*Conn, Time) {
 			if len(w.due) == 0 || w.due[0].fireJ != at || w.due[0].lvl != lvl {
 				continue
 			}
+			// The entries keep b as their bucket, now firing: their links
+			// are left as they are (an entry re-armed meanwhile gets new
+			// ones), so that popping does not write to every entry.
 			b := w.popBucket()
-			for c := b.head; c != nil; {
-				next := c.tnext
-				c.tnext, c.tprev = nil, nil
-				c.tb.Store(&t.firing[i])
+			b.firing = true
+			for c := b.head; c != nil; c = c.tnext {
 				batch = append(batch, c)
-				c = next
 			}
 			b.head = nil
 		}

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 )
@@ -172,4 +173,78 @@ func countTemplates(cs []ConnInfo) int {
 		}
 	}
 	return n
+}
+
+// checkWheels returns what is wrong with the wheels' lists: every entry in
+// a bucket's list has that bucket as its own, with consistent links, and
+// is in one list only; every entry of es that has a pending bucket is in
+// its list.
+func checkWheels(tab *table, es []*Conn) string {
+	inList := map[*Conn]*bucket{}
+	for i := range tab.wheels {
+		w := &tab.wheels[i]
+		for _, b := range w.due {
+			var prev *Conn
+			for c := b.head; c != nil; c = c.tnext {
+				if c.tprev != prev {
+					return fmt.Sprintf("wheel %d: broken back link", i)
+				}
+				if c.tb.Load() != b {
+					return fmt.Sprintf("wheel %d: an entry in a bucket's list has another bucket", i)
+				}
+				if inList[c] != nil {
+					return fmt.Sprintf("wheel %d: an entry is in two lists", i)
+				}
+				inList[c] = b
+				prev = c
+			}
+		}
+	}
+	for _, c := range es {
+		if b := c.tb.Load(); b != nil && !b.firing && inList[c] != b {
+			return "a pending entry is not in its bucket's list"
+		}
+	}
+	return ""
+}
+
+// TestConcurrentArmsOnManyWheels: packets on several processors arm the
+// same entries at once (a new template and its connections: timerSet on
+// each processor's wheel). Two of them must never link one entry into
+// two wheels' lists, also when it has no bucket yet.
+func TestConcurrentArmsOnManyWheels(t *testing.T) {
+	tab := newTable()
+	now := Time(100 * time.Second)
+	rounds := 3000
+	if testing.Short() {
+		rounds = 300
+	}
+	var all []*Conn
+	for round := 0; round < rounds; round++ {
+		tpl := &Conn{}
+		tpl.kind.Store(ConnTemplate)
+		es := []*Conn{tpl, {control: tpl}, {control: tpl}}
+		all = append(all, es...)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for g := 0; g < wheelCount; g++ {
+			wg.Add(1)
+			go func(g int) {
+				defer wg.Done()
+				<-start
+				for i, c := range es {
+					// Timeouts that put some arms in the template's bucket
+					// and move others between buckets.
+					d := time.Duration(60+(g+i)%3*30) * time.Second
+					tab.timerSet(c, now, d, uint(g))
+				}
+			}(g)
+		}
+		close(start)
+		wg.Wait()
+		if m := checkWheels(tab, all); m != "" {
+			t.Fatalf("round %d: %s", round, m)
+		}
+		now = now.Add(Jiffy)
+	}
 }
