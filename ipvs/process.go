@@ -636,14 +636,15 @@ func (d *Director) outStats(c *Conn, n int, st uint) {
 	}
 }
 
-// put mirrors ip_vs_conn_put after a packet: one-packet connections are
-// freed now; every other entry's timer restarts at now+timeout. countPkt
-// counts the packet in in_pkts (the template's for one-packet connections).
+// put mirrors ip_vs_conn_put after a packet for an entry that packets do
+// not run through the state machine: a template, or an entry this packet
+// just made. One-packet connections are freed now; every other entry's
+// timer restarts at now+timeout. countPkt counts the packet in in_pkts
+// (the template's for one-packet connections). Such an entry's timeout
+// changes only while the director is held exclusively (ip_vs_conn_expire's
+// 60 s), so it is read without the entry's lock.
 func (d *Director) put(c *Conn, now Time, countPkt bool, st uint) {
-	c.mu.Lock()
-	t := c.timeout
-	c.mu.Unlock()
-	d.putTimeout(c, now, countPkt, t, st)
+	d.putTimeout(c, now, countPkt, c.timeout, st)
 }
 
 // putTimeout is put with the entry's timeout already read.
