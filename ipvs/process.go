@@ -860,7 +860,7 @@ func (d *Director) Advance(now Time) {
 // fire runs c's timer, an entry of the batch being fired, unless it was
 // deleted or re-armed by an earlier timer of the batch.
 func (d *Director) fire(c *Conn, at Time) {
-	if d.tab.takeFiring(c) {
+	if d.tab.firing(c) {
 		d.expire(c, at)
 	}
 }
@@ -917,8 +917,15 @@ func (d *Director) freeConn(c *Conn, at Time) {
 		return
 	}
 	if kind&ConnOnePacket == 0 {
-		d.tab.unhash(c)
-		d.tab.counted(c.stripe(), -1)
+		if d.free.freeing {
+			// In Advance, holding the director exclusively: no packet
+			// holds a shard's lock, and the count drops once at the end.
+			d.tab.unhashAlone(c)
+			d.free.unhashed++
+		} else {
+			d.tab.unhash(c)
+			d.tab.counted(c.stripe(), -1)
+		}
 	}
 	d.tab.dropPE(c)
 	if ct := c.control; ct != nil {
@@ -939,6 +946,8 @@ func (d *Director) freeConn(c *Conn, at Time) {
 func (d *Director) stopFreeing() {
 	d.free.freeing = false
 	d.free.flush()
+	d.tab.counted(0, -d.free.unhashed)
+	d.free.unhashed = 0
 }
 
 // connDel mirrors ip_vs_conn.c: ip_vs_conn_del: a forced expiry that also

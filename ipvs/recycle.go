@@ -33,6 +33,9 @@ type recycler struct {
 	freeing bool
 	fill    *connBatch
 	off     bool // tests: never reuse
+	// unhashed counts the entries Advance took out of the table, for the
+	// table's count when it is done.
+	unhashed int64
 }
 
 // get returns a free entry, or nil.

@@ -291,6 +291,13 @@ func (t *table) unhash(c *Conn) {
 	s.mu.Unlock()
 }
 
+// unhashAlone is unhash for a caller holding the director exclusively: no
+// packet holds a shard's lock then.
+func (t *table) unhashAlone(c *Conn) {
+	h := t.key(c)
+	t.shards[h%tableShards].indexOf(c).remove(c, h)
+}
+
 func (t *table) setPE(c *Conn, pe *peData) {
 	t.peMu.Lock()
 	if t.pe == nil {

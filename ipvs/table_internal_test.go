@@ -203,10 +203,10 @@ func TestWheelOrder(t *testing.T) {
 	if !tab.timerDel(b) {
 		t.Fatal("timerDel of a batch entry: not pending")
 	}
-	if tab.takeFiring(b) {
+	if tab.firing(b) {
 		t.Fatal("deleted batch entry still fires")
 	}
-	if !tab.takeFiring(c) || tab.timerPending(c) {
-		t.Fatal("batch entry not taken")
+	if !tab.firing(c) || tab.timerPending(c) {
+		t.Fatal("batch entry not firing, or pending")
 	}
 }

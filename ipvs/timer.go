@@ -279,16 +279,14 @@ func (t *table) timerPending(c *Conn) bool {
 	return b != nil && !b.firing
 }
 
-// takeFiring reports whether c, an entry of the batch being fired, is still
-// to fire (it was neither deleted nor re-armed meanwhile), and marks its
-// timer stopped. Only Advance calls it, holding the director exclusively:
-// no timer changes meanwhile, so it needs no wheel lock.
-func (t *table) takeFiring(c *Conn) bool {
-	if b := c.tb.Load(); b == nil || !b.firing {
-		return false
-	}
-	c.tb.Store(nil)
-	return true
+// firing reports whether c, an entry of the batch being fired, is still
+// to fire: it was neither deleted nor re-armed meanwhile. Firing either
+// re-arms it (timerSet replaces the firing bucket) or frees it; a freed
+// entry keeps its firing bucket, which nothing asks about any more (it
+// controls nothing, or it would not be freed) until it is reused.
+func (t *table) firing(c *Conn) bool {
+	b := c.tb.Load()
+	return b != nil && b.firing
 }
 
 // firesAfterControl reports whether c, an entry of the batch being fired,
