@@ -191,7 +191,9 @@ func (t *table) warm(batch []*Conn) {
 	for _, c := range batch {
 		h := t.key(c)
 		if a := t.shards[h%tableShards].indexOf(c).arr.Load(); a != nil {
-			a.tag[a.home(tagOf(h))].Load()
+			i := a.home(tagOf(h))
+			a.tag[i].Load()
+			a.c[i].Load()
 		}
 	}
 }
@@ -336,9 +338,16 @@ func (a *slotArray) newest(h uint64, match func(*Conn) bool) *Conn {
 	var found *Conn
 	tag := tagOf(h)
 	mask := len(a.c) - 1
-	for i := a.home(tag); ; i = (i + 1) & mask {
+	home := a.home(tag)
+	for i := home; ; i = (i + 1) & mask {
 		t := a.tag[i].Load()
 		if t == 0 {
+			if found == nil {
+				// A miss is mostly a new connection, whose insert stores
+				// a pointer near home next: a store waits for its cache
+				// line, where this load only starts fetching it.
+				a.c[home].Load()
+			}
 			return found
 		}
 		if t != tag {
