@@ -69,9 +69,9 @@ type Conn struct {
 
 	// Timer (see timer.go): the deadline in jiffies (0 while stopped), the
 	// wheel bucket the entry waits in and its neighbours there.
-	expJ         atomic.Uint64
-	tb           atomic.Pointer[bucket]
-	tnext, tprev *Conn
+	expJ atomic.Uint64
+	tb   atomic.Pointer[bucket]
+	tidx int32
 }
 
 // stripe is the entry's stripe for its timer wheel (from its client

@@ -59,15 +59,20 @@ func bucketExpiry(clk, expires uint64) (uint64, int) {
 }
 
 // A bucket holds the timers that fire at jiffy fireJ on wheel level lvl,
-// newest armed first (enqueue_timer adds at the head of the slot's list).
-// fireJ, lvl and w never change, so a timer's bucket can be compared
-// without a lock; an emptied bucket stays queued until it is due.
+// in the order they were armed: they fire newest first, as enqueue_timer
+// adds at the head of the slot's list. An entry leaving the bucket leaves
+// a hole (nil) at its position, so that no entry is touched but the one
+// moved, and firing reads the entries' addresses from one array (their
+// cache misses overlap, where a list's come one after the other). fireJ,
+// lvl and w never change, so a timer's bucket can be compared without a
+// lock; an emptied bucket stays queued until it is due.
 type bucket struct {
 	fireJ uint64
 	lvl   int
-	head  *Conn
-	idx   int    // position in w.due; -1 once popped
-	w     *wheel // the wheel it belongs to
+	cs    []*Conn // armed oldest first; nil where an entry left
+	n     int     // entries in cs
+	idx   int     // position in w.due; -1 once popped
+	w     *wheel  // the wheel it belongs to
 	// firing is set when the bucket is popped to fire: its entries stay
 	// pending for timerDel until processed, and entries of two firing
 	// buckets fire from two wheels (Director.Advance).
@@ -99,7 +104,9 @@ type wheel struct {
 	// recent is the bucket last used on each level: timers armed about
 	// the same time share it, which saves the map lookup.
 	recent [lvlDepth]*bucket
-	_      [cacheLine]byte
+	// spare holds emptied arrays of popped buckets, for new buckets.
+	spare [][]*Conn
+	_     [cacheLine]byte
 }
 
 // timers are the table's wheels.
@@ -114,9 +121,9 @@ func (t *timers) init() {
 }
 
 // Timer fields of a Conn: expJ, the deadline in jiffies (0 once stopped;
-// atomic); tb, its bucket (nil when stopped, &firing in a batch; written
-// under its wheel's lock, read atomically for the shortcuts); tnext and
-// tprev, its neighbours in the bucket (under the wheel's lock).
+// atomic); tb, its bucket (nil when stopped, a firing bucket in a batch;
+// written under its wheel's lock, read atomically for the shortcuts);
+// tidx, its position in the bucket's array (under the wheel's lock).
 
 // timerSet (re)starts c's timer at now+d: mod_timer. st is the caller's
 // stripe: a timer that changes bucket moves to that stripe's wheel, or to
@@ -219,6 +226,11 @@ func (w *wheel) bucketFor(fireJ uint64, lvl int) *bucket {
 		w.buckets = make(map[uint64]*bucket)
 	}
 	b := &bucket{fireJ: fireJ, lvl: lvl, idx: len(w.due), w: w}
+	if n := len(w.spare); n > 0 {
+		b.cs = w.spare[n-1]
+		w.spare[n-1] = nil
+		w.spare = w.spare[:n-1]
+	}
 	w.buckets[k] = b
 	w.due = append(w.due, b)
 	w.up(b.idx)
@@ -226,26 +238,34 @@ func (w *wheel) bucketFor(fireJ uint64, lvl int) *bucket {
 	return b
 }
 
-// enqueue links c at the head of b; the caller sets c.tb.
+// enqueue adds c to b as its newest entry; the caller sets c.tb.
 func enqueue(c *Conn, b *bucket) {
-	c.tprev = nil
-	c.tnext = b.head
-	if b.head != nil {
-		b.head.tprev = c
-	}
-	b.head = c
+	c.tidx = int32(len(b.cs))
+	b.cs = append(b.cs, c)
+	b.n++
 }
 
+// dequeue takes c out of b. A bucket whose holes outnumber its entries
+// is compacted (its entries keep their order).
 func dequeue(c *Conn, b *bucket) {
-	if c.tprev != nil {
-		c.tprev.tnext = c.tnext
-	} else {
-		b.head = c.tnext
+	b.cs[c.tidx] = nil
+	b.n--
+	switch {
+	case b.n == 0:
+		clear(b.cs)
+		b.cs = b.cs[:0]
+	case len(b.cs) > 2*b.n+16:
+		k := 0
+		for _, x := range b.cs {
+			if x != nil {
+				x.tidx = int32(k)
+				b.cs[k] = x
+				k++
+			}
+		}
+		clear(b.cs[k:])
+		b.cs = b.cs[:k]
 	}
-	if c.tnext != nil {
-		c.tnext.tprev = c.tprev
-	}
-	c.tnext, c.tprev = nil, nil
 }
 
 // timerDel stops c's timer and reports whether it was pending (del_timer).
@@ -358,6 +378,20 @@ func (w *wheel) popBucket() *bucket {
 	return b
 }
 
+// maxSpare bounds the arrays a wheel keeps for new buckets.
+const maxSpare = 16
+
+// release keeps a popped bucket's array for a new bucket. The bucket
+// itself stays its entries' bucket until they fire (firing).
+func (w *wheel) release(b *bucket) {
+	cs := b.cs
+	b.cs, b.n = nil, 0
+	if cap(cs) > 0 && len(w.spare) < maxSpare {
+		clear(cs)
+		w.spare = append(w.spare, cs[:0])
+	}
+}
+
 // popDue removes every timer of the earliest bucket due at or before now
 // (earliest firing jiffy, then highest level: __run_timers runs higher
 // levels first) from every wheel, and returns them with that time, each
@@ -373,8 +407,8 @@ func (t *table) popDue(now Time, batch []*Conn) ([]*Conn, Time) {
 		lvl := -1
 		for i := range t.wheels {
 			w := &t.wheels[i]
-			for len(w.due) > 0 && w.due[0].head == nil && w.due[0].fireJ <= clk {
-				w.popBucket() // emptied by deletions and moves
+			for len(w.due) > 0 && w.due[0].n == 0 && w.due[0].fireJ <= clk {
+				w.release(w.popBucket()) // emptied by deletions and moves
 			}
 			if len(w.due) == 0 {
 				continue
@@ -396,10 +430,12 @@ func (t *table) popDue(now Time, batch []*Conn) ([]*Conn, Time) {
 			// ones), so that popping does not write to every entry.
 			b := w.popBucket()
 			b.firing = true
-			for c := b.head; c != nil; c = c.tnext {
-				batch = append(batch, c)
+			for i := len(b.cs) - 1; i >= 0; i-- {
+				if c := b.cs[i]; c != nil {
+					batch = append(batch, c)
+				}
 			}
-			b.head = nil
+			w.release(b)
 		}
 		if len(batch) > 0 {
 			return batch, fromJiffies(at)

@@ -184,10 +184,14 @@ func checkWheels(tab *table, es []*Conn) string {
 	for i := range tab.wheels {
 		w := &tab.wheels[i]
 		for _, b := range w.due {
-			var prev *Conn
-			for c := b.head; c != nil; c = c.tnext {
-				if c.tprev != prev {
-					return fmt.Sprintf("wheel %d: broken back link", i)
+			n := 0
+			for k, c := range b.cs {
+				if c == nil {
+					continue
+				}
+				n++
+				if int(c.tidx) != k {
+					return fmt.Sprintf("wheel %d: an entry's position is wrong", i)
 				}
 				if c.tb.Load() != b {
 					return fmt.Sprintf("wheel %d: an entry in a bucket's list has another bucket", i)
@@ -196,7 +200,9 @@ func checkWheels(tab *table, es []*Conn) string {
 					return fmt.Sprintf("wheel %d: an entry is in two lists", i)
 				}
 				inList[c] = b
-				prev = c
+			}
+			if n != b.n {
+				return fmt.Sprintf("wheel %d: a bucket counts %d entries, holds %d", i, b.n, n)
 			}
 		}
 	}
