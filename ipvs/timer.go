@@ -7,7 +7,8 @@ import (
 
 // The kernel arms one timer per connection on its timer wheel
 // (kernel/time/timer.c). Two properties of the wheel are visible in IPVS's
-// behaviour and are modelled here, with the wheel's buckets as lists:
+// behaviour and are modelled here, with each bucket's timers in an array
+// in arming order:
 //
 //   - A timer fires at the end of its bucket, not at its deadline: the
 //     deadline is rounded up to the granularity of the wheel level chosen
@@ -84,7 +85,7 @@ func bucketKey(fireJ uint64, lvl int) uint64 { return fireJ<<4 | uint64(lvl) }
 // wheelCount is how many wheels the table's timers are spread over.
 const wheelCount = lockStripes
 
-// wheel is a set of armed timers: one list per (firing jiffy, level)
+// wheel is a set of armed timers: one array per (firing jiffy, level)
 // bucket, and the buckets in firing order. Arming, moving and deleting a
 // timer are O(1); only a new bucket costs O(log buckets), and there are
 // few buckets (a kernel wheel has 64 slots per level).
@@ -129,7 +130,7 @@ func (t *timers) init() {
 // stripe: a timer that changes bucket moves to that stripe's wheel, or to
 // the wheel of its controller's timer when that sits in the very bucket
 // c goes to. So an entry armed into its controller's bucket after the
-// controller is ahead of it in one list, as in the kernel's single list;
+// controller is after it in one array, as ahead of it in the kernel's list;
 // an entry of that bucket on another wheel was armed before its
 // controller moved there, and Advance fires it after the controller.
 func (t *table) timerSet(c *Conn, now Time, d time.Duration, st uint) {
@@ -178,7 +179,7 @@ func (t *table) timerSet(c *Conn, now Time, d time.Duration, st uint) {
 			enqueue(c, nb)
 			c.tb.Store(nb)
 		} else {
-			// A stopped (or firing) timer is in no list, so no wheel
+			// A stopped (or firing) timer is in no bucket, so no wheel
 			// lock keeps two packets from arming it on two wheels at
 			// once: the first to set its bucket wins, the other retries.
 			nb := w.bucketFor(fireJ, lvl)
