@@ -72,6 +72,11 @@ type Conn struct {
 	expJ atomic.Uint64
 	tb   atomic.Pointer[bucket]
 	tidx int32
+
+	// tports holds a template's client and virtual ports (cport<<16 |
+	// vport) for lookups, which read it without a lock while
+	// ip_vs_check_template may re-key the template.
+	tports atomic.Uint32
 }
 
 // stripe is the entry's stripe for its timer wheel (from its client

@@ -447,6 +447,7 @@ func (d *Director) checkTemplate(ct *Conn, ex *Explanation) Reason {
 		if ct.cport != 0 {
 			ct.cport = 0
 		}
+		ct.tports.Store(0xffff)
 		d.tab.hash(ct)
 	}
 	ct.mu.Unlock()
@@ -575,6 +576,9 @@ func (d *Director) newConn(af Family, proto uint8, caddr addr16, cport uint16, v
 		d.tab.setPE(c, cp.pe)
 	}
 	c.kind.Store(kind)
+	if kind&ConnTemplate != 0 {
+		c.tports.Store(uint32(cport)<<16 | uint32(vport))
+	}
 	if ct := cp.control; ct != nil {
 		c.control = ct
 		ct.nControl.Add(1)

@@ -19,13 +19,14 @@ const (
 // address and port: replies carry the same pair as their destination, so
 // both directions look up the same slots.
 //
-// Connections are looked up without the lock (the kernel's lookups run
-// under RCU): their key fields never change once they are in the table,
-// and the index publishes slots atomically. Templates have their own
-// index, read under the lock, because ip_vs_check_template re-keys a
-// template in place; a template lookup, once per new connection of a
-// persistent service, then also probes a small array that stays in cache
-// (the kernel keeps one table; which entries a lookup finds is the same).
+// Entries are looked up without the lock (the kernel's lookups run under
+// RCU): their key fields never change once they are in the table, but for
+// a template's ports, which ip_vs_check_template re-keys in place and
+// lookups read atomically (Conn.tports); the index publishes slots
+// atomically. Templates have their own index: a template lookup, once per
+// new connection of a persistent service, probes a small array that stays
+// in cache (the kernel keeps one table; which entries a lookup finds is
+// the same).
 type shard struct {
 	mu sync.Mutex
 	ix index // connections
@@ -56,8 +57,9 @@ func (s *shard) indexOf(c *Conn) *index {
 // publishes it; a reader still walking the old one sees it as it was.
 // Connections leave the table only while the director is held
 // exclusively (Advance, edits), so packets' lookups do not race with
-// their removal; templates also leave or are re-keyed during packets,
-// under the shard's lock, and are read under it.
+// their removal; templates are also re-keyed during packets, under the
+// shard's lock: a lookup meanwhile finds the template under its old key
+// or its new one, or misses it, as an RCU reader of the kernel's table.
 type index struct {
 	arr  atomic.Pointer[slotArray]
 	n    int // entries
@@ -386,14 +388,14 @@ func (t *table) lookupOut(af Family, proto uint8, src addr16, sport uint16, dst 
 }
 
 // lookupTemplate finds a template (ip_vs_conn.c: ip_vs_ct_in_get). vaddr
-// holds the mark for fwmark templates (protocol ProtoIP).
+// holds the mark for fwmark templates (protocol ProtoIP). Like connection
+// lookups it takes no lock: a template's ports, which
+// ip_vs_check_template changes, are compared through tports; its other
+// key fields never change.
 func (t *table) lookupTemplate(af Family, proto uint8, snet addr16, vaddr addr16, vport uint16, pe *peData) *Conn {
 	h := t.hashKey(af, proto, snet, 0)
-	s := &t.shards[h%tableShards]
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.tx.arr.Load().newest(h, func(c *Conn) bool {
-		if c.cport != 0 || c.vport != vport || c.af != af || c.protocol != proto || c.caddr != snet {
+	return t.shards[h%tableShards].tx.arr.Load().newest(h, func(c *Conn) bool {
+		if c.tports.Load() != uint32(vport) || c.af != af || c.protocol != proto || c.caddr != snet {
 			return false
 		}
 		if proto == ProtoIP {
