@@ -625,6 +625,28 @@ func TestConformanceDestChanges(t *testing.T) {
 				}
 			}
 		}},
+		{"lower-threshold-several-expiries-at-once", func(t *testing.T) {
+			// The same rule when one tick expires several connections
+			// (Advance applies the dests' counts once): 4 -> 2 does not
+			// pass l=2 -> 1, so the flag stays; 2 -> 0 does.
+			r := newRig(t, nil)
+			if err := r.d.SetTimeouts(ipvs.Timeouts{UDP: 10 * time.Second}); err != nil {
+				t.Fatal(err)
+			}
+			k := r.addSvc(udpSvc("10.0.0.2:53"), "rr")
+			r.addDest(k, "10.8.0.10:53", thresholds(4, 2))
+			for i := 0; i < 4; i++ {
+				r.at(float64(i / 2 * 5)) // two at 0 s, two at 5 s
+				r.forwardTo(udpPkt("10.9.7."+string(rune('1'+i))+":5000", "10.0.0.2:53"), "10.8.0.10:53")
+			}
+			r.wantCounters(k, "10.8.0.10:53 0/4/0 O")
+			r.at(12)
+			r.wantCounters(k, "10.8.0.10:53 0/2/0 O")
+			r.outcome(udpPkt("10.9.8.1:5000", "10.0.0.2:53"), ipvs.VerdictReject, ipvs.ReasonNoDest)
+			r.at(17)
+			r.wantCounters(k, "10.8.0.10:53 0/0/0")
+			r.forwardTo(udpPkt("10.9.8.1:5000", "10.0.0.2:53"), "10.8.0.10:53")
+		}},
 		{"thresholds-edit-reevaluates", func(t *testing.T) {
 			// __ip_vs_update_dest -> __ip_vs_dest_update_overload(0) when u
 			// or l change: set if c >= u, keep if c >= l, else clear

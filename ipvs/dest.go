@@ -89,6 +89,9 @@ type Dest struct {
 	_            [cacheLine - 12]byte
 
 	index int // position in the service's list (newest first)
+	// unbound counts what Advance's expiries took from the counters
+	// above, applied when it is done (Director.unbindDestLater).
+	unbound unboundCounts
 	// trashed is the time the dest entered the trash.
 	trashedAt Time
 
@@ -158,6 +161,35 @@ func (d *Dest) lThresholdVal() uint32 {
 		return d.lThreshold
 	}
 	return d.uThreshold - d.uThreshold>>2
+}
+
+// applyUnbound applies the counts kept back by Advance, as unbindDest
+// would have one by one: the lower threshold is crossed once at most, as
+// the total only falls meanwhile.
+func (d *Dest) applyUnbound() {
+	u := &d.unbound
+	if u.active != 0 {
+		d.activeConns.Add(-u.active)
+	}
+	if u.persist != 0 {
+		d.persistConns.Add(-u.persist)
+	}
+	if u.total != 0 {
+		// ip_vs_unbind_dest: updated when a decrement starts at the
+		// lower threshold.
+		hi := d.totalConns.Add(-u.total) + u.total
+		lo := hi - u.total + 1
+		if l := int64(d.lThresholdVal()); int64(lo) <= l && l <= int64(hi) {
+			d.updateOverload(-1)
+		}
+	}
+	*u = unboundCounts{}
+}
+
+// unboundCounts are a dest's counters' losses kept back by Advance.
+type unboundCounts struct {
+	active, total, persist int32
+	listed                 bool // in Advance's list of dests
 }
 
 // updateOverload mirrors ip_vs_ctl.c: __ip_vs_dest_update_overload(dest, mode).

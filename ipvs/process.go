@@ -609,6 +609,31 @@ func unbindDest(c *Conn) {
 	}
 }
 
+// unbindDestLater is unbindDest for Advance, which holds the director
+// exclusively: it counts the dest's losses in plain fields that nobody
+// else writes, and stopFreeing applies them once per dest, so that the
+// dests' counters, which every new connection also changes, are written
+// once per Advance instead of once per entry.
+func (d *Director) unbindDestLater(c *Conn) {
+	dest := c.dest
+	if dest == nil {
+		return
+	}
+	u := &dest.unbound
+	if !u.listed {
+		u.listed = true
+		d.free.dests = append(d.free.dests, dest)
+	}
+	if c.flags&ConnTemplate == 0 {
+		if c.flags&ConnInactive == 0 {
+			u.active++
+		}
+		u.total++
+	} else {
+		u.persist++
+	}
+}
+
 // connStats mirrors ip_vs_core.c: ip_vs_conn_stats.
 func (d *Director) connStats(c *Conn, s *Service, st uint) {
 	if c.dest != nil {
@@ -858,6 +883,7 @@ func (d *Director) Advance(now Time) {
 		}
 		d.waiting = waiting
 	}
+	d.stopFreeing() // the dests' counters are complete again
 	d.sweepTrash(now)
 }
 
@@ -940,18 +966,29 @@ func (d *Director) freeConn(c *Conn, at Time) {
 			d.connDel(ct, at)
 		}
 	}
-	unbindDest(c)
-	if d.free.freeing && !d.free.off {
-		d.free.free(c)
+	if d.free.freeing {
+		d.unbindDestLater(c)
+		if !d.free.off {
+			d.free.free(c)
+		}
+	} else {
+		unbindDest(c)
 	}
 }
 
-// stopFreeing ends Advance's collection of freed entries for reuse.
+// stopFreeing ends Advance's collection of freed entries for reuse, and
+// applies what it kept back of the table's and the dests' counts. Called
+// again when done (deferred), it does nothing.
 func (d *Director) stopFreeing() {
 	d.free.freeing = false
 	d.free.flush()
 	d.tab.counted(0, -d.free.unhashed)
 	d.free.unhashed = 0
+	for i, x := range d.free.dests {
+		x.applyUnbound()
+		d.free.dests[i] = nil
+	}
+	d.free.dests = d.free.dests[:0]
 }
 
 // connDel mirrors ip_vs_conn.c: ip_vs_conn_del: a forced expiry that also

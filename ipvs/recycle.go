@@ -33,9 +33,11 @@ type recycler struct {
 	freeing bool
 	fill    *connBatch
 	off     bool // tests: never reuse
-	// unhashed counts the entries Advance took out of the table, for the
-	// table's count when it is done.
+	// unhashed counts the entries Advance took out of the table, and
+	// dests lists the dests that lost entries, for their counts when it
+	// is done.
 	unhashed int64
+	dests    []*Dest
 }
 
 // get returns a free entry, or nil.
