@@ -13,10 +13,10 @@ func (ix *index) probe(c *Conn, h uint64) bool {
 	if a == nil {
 		return false
 	}
-	mask := len(a.c) - 1
-	for i := a.home(tagOf(h)); a.tag[i].Load() != 0; i = (i + 1) & mask {
-		if a.c[i].Load() == c {
-			return a.tag[i].Load() == tagOf(h)
+	mask := len(a.s) - 1
+	for i := home(a, h); a.s[i].c.Load() != nil; i = (i + 1) & mask {
+		if a.s[i].c.Load() == c {
+			return a.s[i].h.Load() == h
 		}
 	}
 	return false
@@ -25,7 +25,7 @@ func (ix *index) probe(c *Conn, h uint64) bool {
 // slots returns the size of ix's slot array.
 func (ix *index) slots() int {
 	if a := ix.arr.Load(); a != nil {
-		return len(a.c)
+		return len(a.s)
 	}
 	return 0
 }
@@ -65,11 +65,8 @@ func TestIndexAgainstMap(t *testing.T) {
 		}
 		var seen, tombs int
 		if a := ix.arr.Load(); a != nil {
-			for i := range a.c {
-				if (a.tag[i].Load() == 0) != (a.c[i].Load() == nil) {
-					t.Fatalf("step %d: slot %d: tag and entry disagree on emptiness", step, i)
-				}
-				switch a.c[i].Load() {
+			for i := range a.s {
+				switch a.s[i].c.Load() {
 				case nil:
 				case tombstone:
 					tombs++
