@@ -426,13 +426,13 @@ func (t *table) popDue(now Time, batch []*Conn) ([]*Conn, Time) {
 			if len(w.due) == 0 || w.due[0].fireJ != at || w.due[0].lvl != lvl {
 				continue
 			}
-			// The entries keep b as their bucket, now firing: their links
-			// are left as they are (an entry re-armed meanwhile gets new
-			// ones), so that popping does not write to every entry.
+			// The entries keep b as their bucket, now firing, and their
+			// positions (an entry re-armed meanwhile gets new ones), so
+			// that popping reads the array and writes to no entry.
 			b := w.popBucket()
 			b.firing = true
-			for i := len(b.cs) - 1; i >= 0; i-- {
-				if c := b.cs[i]; c != nil {
+			for k := len(b.cs) - 1; k >= 0; k-- {
+				if c := b.cs[k]; c != nil {
 					batch = append(batch, c)
 				}
 			}
