@@ -68,7 +68,7 @@ type Conn struct {
 	control *Conn
 
 	// Timer (see timer.go): the deadline in jiffies (0 while stopped), the
-	// wheel bucket the entry waits in and its neighbours there.
+	// wheel bucket the entry waits in and its position there.
 	expJ atomic.Uint64
 	tb   atomic.Pointer[bucket]
 	tidx int32

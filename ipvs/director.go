@@ -72,6 +72,8 @@ type Director struct {
 	waited  int
 	// free holds entries Advance freed, for new ones (recycle.go).
 	free recycler
+	// expiry is what Advance keeps back while it expires entries.
+	expiry expiry
 
 	// stats are the totals (ip_vs_ctl.c: tot_stats). Every packet or
 	// connection they count is counted by exactly one service too, so the

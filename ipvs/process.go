@@ -611,7 +611,7 @@ func unbindDest(c *Conn) {
 
 // unbindDestLater is unbindDest for Advance, which holds the director
 // exclusively: it counts the dest's losses in plain fields that nobody
-// else writes, and stopFreeing applies them once per dest, so that the
+// else writes, and endExpiry applies them once per dest, so that the
 // dests' counters, which every new connection also changes, are written
 // once per Advance instead of once per entry.
 func (d *Director) unbindDestLater(c *Conn) {
@@ -622,7 +622,7 @@ func (d *Director) unbindDestLater(c *Conn) {
 	u := &dest.unbound
 	if !u.listed {
 		u.listed = true
-		d.free.dests = append(d.free.dests, dest)
+		d.expiry.dests = append(d.expiry.dests, dest)
 	}
 	if c.flags&ConnTemplate == 0 {
 		if c.flags&ConnInactive == 0 {
@@ -832,8 +832,8 @@ func (d *Director) Advance(now Time) {
 		d.updateDefense()
 		d.defenseNext = now.Add(time.Second)
 	}
-	d.free.freeing = true
-	defer d.stopFreeing()
+	d.expiry.on = true
+	defer d.endExpiry()
 	for {
 		var at Time
 		d.batch, at = d.tab.popDue(now, d.batch)
@@ -857,34 +857,38 @@ func (d *Director) Advance(now Time) {
 			}
 			d.fire(c, at)
 		}
-		// Entries whose controller fired after them in the kernel's list:
-		// once it has, in turn (a chain may be FTP data, control
-		// connection, template).
-		for len(waiting) > 0 {
-			n := 0
+		d.waiting = d.fireWaiting(waiting, at)
+	}
+	d.endExpiry() // the dests' counters are complete again
+	d.sweepTrash(now)
+}
+
+// fireWaiting fires the batch's entries whose controller fires before
+// them in the kernel's list, each once its controller has (a chain may be
+// FTP data, control connection, template). It returns the emptied slice.
+func (d *Director) fireWaiting(waiting []*Conn, at Time) []*Conn {
+	for len(waiting) > 0 {
+		n := 0
+		for _, c := range waiting {
+			if d.tab.firesAfterControl(c) {
+				waiting[n] = c
+				n++
+				continue
+			}
+			d.fire(c, at)
+		}
+		if n == len(waiting) {
+			// Cannot happen (a chain's root waits for nothing); fire
+			// them anyway rather than loop.
 			for _, c := range waiting {
-				if d.tab.firesAfterControl(c) {
-					waiting[n] = c
-					n++
-					continue
-				}
 				d.fire(c, at)
 			}
-			if n == len(waiting) {
-				// Cannot happen (a chain's root waits for nothing);
-				// fire them anyway rather than loop.
-				for _, c := range waiting {
-					d.fire(c, at)
-				}
-				n = 0
-			}
-			clear(waiting[n:])
-			waiting = waiting[:n]
+			n = 0
 		}
-		d.waiting = waiting
+		clear(waiting[n:])
+		waiting = waiting[:n]
 	}
-	d.stopFreeing() // the dests' counters are complete again
-	d.sweepTrash(now)
+	return waiting
 }
 
 // fire runs c's timer, an entry of the batch being fired, unless it was
@@ -947,11 +951,11 @@ func (d *Director) freeConn(c *Conn, at Time) {
 		return
 	}
 	if kind&ConnOnePacket == 0 {
-		if d.free.freeing {
+		if d.expiry.on {
 			// In Advance, holding the director exclusively: no packet
 			// holds a shard's lock, and the count drops once at the end.
 			d.tab.unhashAlone(c)
-			d.free.unhashed++
+			d.expiry.unhashed++
 		} else {
 			d.tab.unhash(c)
 			d.tab.counted(c.stripe(), -1)
@@ -966,7 +970,7 @@ func (d *Director) freeConn(c *Conn, at Time) {
 			d.connDel(ct, at)
 		}
 	}
-	if d.free.freeing {
+	if d.expiry.on {
 		d.unbindDestLater(c)
 		if !d.free.off {
 			d.free.free(c)
@@ -976,19 +980,29 @@ func (d *Director) freeConn(c *Conn, at Time) {
 	}
 }
 
-// stopFreeing ends Advance's collection of freed entries for reuse, and
-// applies what it kept back of the table's and the dests' counts. Called
-// again when done (deferred), it does nothing.
-func (d *Director) stopFreeing() {
-	d.free.freeing = false
+// expiry is what Advance keeps back while it expires entries, holding
+// the director exclusively: on while it does (freed entries go to the
+// recycler, the shards' locks are not taken), the entries taken out of the
+// table, and the dests whose counters lost entries (Dest.unbound).
+type expiry struct {
+	on       bool
+	unhashed int64
+	dests    []*Dest
+}
+
+// endExpiry ends Advance's expiries: it hands the freed entries to the
+// pool and applies what was kept back of the table's and the dests'
+// counts. Called again when done (deferred), it does nothing.
+func (d *Director) endExpiry() {
+	d.expiry.on = false
 	d.free.flush()
-	d.tab.counted(0, -d.free.unhashed)
-	d.free.unhashed = 0
-	for i, x := range d.free.dests {
+	d.tab.counted(0, -d.expiry.unhashed)
+	d.expiry.unhashed = 0
+	for i, x := range d.expiry.dests {
 		x.applyUnbound()
-		d.free.dests[i] = nil
+		d.expiry.dests[i] = nil
 	}
-	d.free.dests = d.free.dests[:0]
+	d.expiry.dests = d.expiry.dests[:0]
 }
 
 // connDel mirrors ip_vs_conn.c: ip_vs_conn_del: a forced expiry that also

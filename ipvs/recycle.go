@@ -26,18 +26,10 @@ type connBatch struct {
 // batch per processor and lets the garbage collector have the entries
 // back when they stay unused (after a burst of connections).
 type recycler struct {
-	pool  sync.Pool // *connBatch, full or partly used
-	empty sync.Pool // *connBatch, emptied
-	// freeing is set while Advance runs (under the director's exclusive
-	// lock): entries freed then are kept; fill is the batch being filled.
-	freeing bool
-	fill    *connBatch
-	off     bool // tests: never reuse
-	// unhashed counts the entries Advance took out of the table, and
-	// dests lists the dests that lost entries, for their counts when it
-	// is done.
-	unhashed int64
-	dests    []*Dest
+	pool  sync.Pool  // *connBatch, full or partly used
+	empty sync.Pool  // *connBatch, emptied
+	fill  *connBatch // the batch being filled
+	off   bool       // tests: never reuse
 }
 
 // get returns a free entry, or nil.
@@ -57,7 +49,8 @@ func (r *recycler) get() *Conn {
 	return c
 }
 
-// free takes c, just freed by Advance, for reuse.
+// free takes c, just freed by Advance (while Director.expiry.on), for
+// reuse.
 func (r *recycler) free(c *Conn) {
 	b := r.fill
 	if b == nil {
